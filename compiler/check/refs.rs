@@ -1,0 +1,217 @@
+//! Names: every declaration is unique in its scope, and every reference names a
+//! declaration of the right kind in the right scope (TR0301, TR0302).
+//!
+//! Scopes: networks, clusters and the host are project-wide; namespaces belong to a
+//! cluster; workloads, services, ingresses and policies to a namespace of a cluster.
+//! The namespaces Kubernetes creates itself (`default`, `kube-system`, `kube-public`,
+//! `kube-node-lease`) exist in every cluster without a declaration.
+
+use std::collections::BTreeMap;
+
+use crate::diag::{codes, Diagnostic, Diagnostics};
+use crate::model::{DeclKind, Declaration, Model, Name, Scope};
+use crate::suggest::did_you_mean;
+
+/// Namespaces every Kubernetes cluster has.
+pub const BUILTIN_NAMESPACES: &[&str] =
+    &["default", "kube-node-lease", "kube-public", "kube-system"];
+
+pub fn check_duplicates(model: &Model, diags: &mut Diagnostics) {
+    let mut seen: BTreeMap<(DeclKind, &Scope, &str), &Declaration> = BTreeMap::new();
+    for decl in &model.declarations {
+        let key = (decl.kind, &decl.scope, decl.name.value.as_str());
+        if let Some(first) = seen.get(&key) {
+            let (message, help) = if decl.kind == DeclKind::Host {
+                (
+                    "the AKS host is declared twice".to_string(),
+                    "a project has one AKS host; remove one `host` node".to_string(),
+                )
+            } else {
+                (
+                    format!(
+                        "{} `{}` is declared twice in {}",
+                        decl.kind.noun(),
+                        decl.name.value,
+                        decl.scope
+                    ),
+                    format!("rename or remove one of the two {}s", decl.kind.noun()),
+                )
+            };
+            diags.push(
+                Diagnostic::new(&codes::DUPLICATE_DECLARATION, decl.name.span, message)
+                    .label("declared again here")
+                    .related(first.name.span, "first declared here")
+                    .help(help),
+            );
+        } else {
+            seen.insert(key, decl);
+        }
+    }
+}
+
+/// The declared names, by kind and scope.
+struct Names<'m> {
+    by_scope: BTreeMap<(DeclKind, Scope), Vec<&'m str>>,
+}
+
+impl<'m> Names<'m> {
+    fn new(model: &'m Model) -> Names<'m> {
+        let mut by_scope: BTreeMap<(DeclKind, Scope), Vec<&'m str>> = BTreeMap::new();
+        for decl in &model.declarations {
+            by_scope
+                .entry((decl.kind, decl.scope.clone()))
+                .or_default()
+                .push(decl.name.value.as_str());
+        }
+        for names in by_scope.values_mut() {
+            names.sort_unstable();
+            names.dedup();
+        }
+        Names { by_scope }
+    }
+
+    fn get(&self, kind: DeclKind, scope: &Scope) -> &[&'m str] {
+        self.by_scope
+            .get(&(kind, scope.clone()))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    fn has_cluster(&self, name: &str) -> bool {
+        self.get(DeclKind::Cluster, &Scope::default())
+            .contains(&name)
+    }
+
+    fn has_namespace(&self, cluster: &str, name: &str) -> bool {
+        BUILTIN_NAMESPACES.contains(&name)
+            || self
+                .get(DeclKind::Namespace, &cluster_scope(cluster))
+                .contains(&name)
+    }
+
+    /// Reports `reference` unless a `kind` of that name exists in `scope`.
+    fn expect(&self, diags: &mut Diagnostics, kind: DeclKind, scope: &Scope, reference: &Name) {
+        let mut names: Vec<&str> = self.get(kind, scope).to_vec();
+        if kind == DeclKind::Namespace {
+            names.extend(BUILTIN_NAMESPACES);
+            names.sort_unstable();
+            names.dedup();
+        }
+        if names.contains(&reference.value.as_str()) {
+            return;
+        }
+        let place = match kind {
+            DeclKind::Network | DeclKind::Cluster => String::new(),
+            _ => format!(" in {scope}"),
+        };
+        let mut diag = Diagnostic::new(
+            &codes::UNRESOLVED_REFERENCE,
+            reference.span,
+            format!("no {} named `{}`{place}", kind.noun(), reference.value),
+        )
+        .label(format!("unknown {}", kind.noun()));
+        let listed = list_names(&names);
+        diag = match did_you_mean(&reference.value, names.iter().copied()) {
+            Some(best) => diag.help(format!("did you mean `{best}`? declared: {listed}")),
+            None if names.is_empty() => diag.help(format!(
+                "no {} is declared{place}; declare `{} \"{}\"`",
+                kind.noun(),
+                kind.noun(),
+                reference.value
+            )),
+            None => diag.help(format!("declared {}s: {listed}", kind.noun())),
+        };
+        diags.push(diag);
+    }
+}
+
+fn list_names(names: &[&str]) -> String {
+    const SHOWN: usize = 8;
+    let mut out: Vec<String> = names.iter().take(SHOWN).map(|n| format!("`{n}`")).collect();
+    if names.len() > SHOWN {
+        out.push(format!("and {} more", names.len() - SHOWN));
+    }
+    out.join(", ")
+}
+
+fn cluster_scope(cluster: &str) -> Scope {
+    Scope {
+        cluster: Some(cluster.to_string()),
+        namespace: None,
+    }
+}
+
+fn ns_scope(cluster: &str, namespace: &str) -> Scope {
+    Scope {
+        cluster: Some(cluster.to_string()),
+        namespace: Some(namespace.to_string()),
+    }
+}
+
+pub fn check_references(model: &Model, diags: &mut Diagnostics) {
+    let names = Names::new(model);
+    let project = Scope::default();
+    for host in &model.hosts {
+        names.expect(diags, DeclKind::Network, &project, &host.network);
+    }
+    for cluster in &model.clusters {
+        names.expect(diags, DeclKind::Network, &project, &cluster.network);
+    }
+    for ns in &model.namespaces {
+        names.expect(diags, DeclKind::Cluster, &project, &ns.cluster);
+    }
+    // Namespaced declarations: the cluster, then (if it exists) the namespace.
+    let namespaced = model
+        .workloads
+        .iter()
+        .map(|w| (&w.cluster, &w.namespace))
+        .chain(model.services.iter().map(|s| (&s.cluster, &s.namespace)))
+        .chain(model.ingresses.iter().map(|i| (&i.cluster, &i.namespace)));
+    for (cluster, namespace) in namespaced {
+        names.expect(diags, DeclKind::Cluster, &project, cluster);
+        if names.has_cluster(&cluster.value) {
+            names.expect(
+                diags,
+                DeclKind::Namespace,
+                &cluster_scope(&cluster.value),
+                namespace,
+            );
+        }
+    }
+    for ingress in &model.ingresses {
+        if !names.has_namespace(&ingress.cluster.value, &ingress.namespace.value) {
+            continue;
+        }
+        let scope = ns_scope(&ingress.cluster.value, &ingress.namespace.value);
+        for route in ingress.rules.iter().flat_map(|r| &r.routes) {
+            names.expect(diags, DeclKind::Service, &scope, &route.service);
+        }
+    }
+    for policy in &model.policies {
+        names.expect(diags, DeclKind::Cluster, &project, &policy.cluster);
+        let cluster = policy.cluster.value.as_str();
+        if !names.has_cluster(cluster) {
+            continue;
+        }
+        let own_ns = policy.namespace.as_ref().map(|n| n.value.as_str());
+        if let Some(ns) = &policy.namespace {
+            names.expect(diags, DeclKind::Namespace, &cluster_scope(cluster), ns);
+        }
+        if let Some(ns) = own_ns.filter(|ns| names.has_namespace(cluster, ns)) {
+            for w in &policy.workloads {
+                names.expect(diags, DeclKind::Workload, &ns_scope(cluster, ns), w);
+            }
+        }
+        for peer in policy.rules.iter().flat_map(|r| &r.peers) {
+            if let Some(ns) = &peer.namespace {
+                names.expect(diags, DeclKind::Namespace, &cluster_scope(cluster), ns);
+            }
+            let peer_ns = peer.namespace.as_ref().map(|n| n.value.as_str()).or(own_ns);
+            if let (Some(w), Some(ns)) = (&peer.workload, peer_ns) {
+                if names.has_namespace(cluster, ns) {
+                    names.expect(diags, DeclKind::Workload, &ns_scope(cluster, ns), w);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! The registry of diagnostic codes: the one place a code is defined.
+//!
+//! Ranges by stage: TR01xx load and parse, TR02xx lowering (unknown node, property,
+//! type, value), TR03xx names and references, TR04xx addresses and pools, TR05xx
+//! services and ports, TR06xx policies, TR07xx plugin and platform limits.
+//!
+//! Each entry has a kebab-case name that states the problem, a default severity, a
+//! one-line summary, a default help line, and a long explanation in
+//! `explain/TRxxxx.md` (printed by `trellis explain`). Retired codes are never reused.
+//!
+//! Invariant: `tests/registry.rs` checks that every code has an explanation with a
+//! failing example, a UI test and a use in `compiler/`.
+
+use super::Severity;
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Code {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+    pub help: &'static str,
+    pub explanation: &'static str,
+}
+
+macro_rules! codes {
+    ($($id:ident $code:literal $name:literal $sev:ident $summary:literal help $help:literal;)*) => {
+        $(
+            pub static $id: Code = Code {
+                code: $code,
+                name: $name,
+                severity: Severity::$sev,
+                summary: $summary,
+                help: $help,
+                explanation: include_str!(concat!("explain/", $code, ".md")),
+            };
+        )*
+        /// Every registered code, in code order.
+        pub static ALL: &[&Code] = &[$(&$id),*];
+    };
+}
+
+codes! {
+    KDL_SYNTAX "TR0101" "kdl-syntax-error" Error
+        "the file is not valid KDL (version 2)"
+        help "fix the syntax at the marked place; see https://kdl.dev for the KDL v2 grammar";
+    INVALID_UTF8 "TR0102" "invalid-utf8" Error
+        "the file is not valid UTF-8"
+        help "save the file as UTF-8";
+    NESTING_TOO_DEEP "TR0103" "nesting-too-deep" Error
+        "children blocks are nested deeper than trellis accepts"
+        help "trellis sources never need more than a few levels of `{ }`; remove the extra nesting";
+    FILE_TOO_LARGE "TR0104" "file-too-large" Error
+        "the file is larger than trellis accepts"
+        help "split the project into several files of at most 16 MiB each";
+
+    UNKNOWN_NODE "TR0201" "unknown-node" Error
+        "a node that the language does not define at this place"
+        help "use one of the nodes listed for this place in docs/language.md";
+    UNKNOWN_PROPERTY "TR0202" "unknown-property" Error
+        "a property that this node does not accept"
+        help "use one of the properties this node accepts (docs/language.md)";
+    UNEXPECTED_ARGUMENT "TR0203" "unexpected-argument" Error
+        "more arguments than this node accepts"
+        help "remove the extra argument";
+    MISSING_ARGUMENT "TR0204" "missing-argument" Error
+        "a required argument is missing"
+        help "add the missing argument";
+    MISSING_PROPERTY "TR0205" "missing-property" Error
+        "a required property is missing"
+        help "add the missing property";
+    WRONG_VALUE_TYPE "TR0206" "wrong-value-type" Error
+        "a value of the wrong type"
+        help "write a value of the expected type";
+    INVALID_CHOICE "TR0207" "invalid-choice" Error
+        "a value that is not one of the allowed choices"
+        help "use one of the allowed values";
+    INVALID_CIDR "TR0208" "invalid-cidr" Error
+        "a malformed address prefix (CIDR)"
+        help "write a prefix as ADDRESS/LENGTH with the host bits zero, e.g. \"10.20.0.0/16\"";
+    INVALID_IP "TR0209" "invalid-ip-address" Error
+        "a malformed IP address"
+        help "write an IPv4 address in dotted form, e.g. \"10.20.0.1\"";
+    INVALID_PORT "TR0210" "invalid-port" Error
+        "a port number outside 1-65535, or a malformed port name"
+        help "use a port number from 1 to 65535, or a declared port name";
+    INVALID_DNS_NAME "TR0211" "invalid-dns-name" Error
+        "a malformed DNS name"
+        help "use lowercase letters, digits, '-' and '.', labels of at most 63 characters";
+    INVALID_K8S_NAME "TR0212" "invalid-kubernetes-name" Error
+        "a name that Kubernetes would reject"
+        help "use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit";
+    INVALID_LABEL "TR0213" "invalid-label" Error
+        "a label key or value that Kubernetes would reject"
+        help "keys are [prefix/]name with a name of at most 63 characters of [A-Za-z0-9._-]; values the same, or empty";
+    REPEATED_SETTING "TR0214" "repeated-setting" Error
+        "a property or setting given more than once"
+        help "keep one of them";
+    MISSING_SETTING "TR0215" "missing-setting" Error
+        "a required child setting is missing"
+        help "add the missing setting inside the node's `{ }` block";
+    NUMBER_OUT_OF_RANGE "TR0216" "number-out-of-range" Error
+        "a number outside the range this setting accepts"
+        help "use a number inside the allowed range";
+    INVALID_K8S_VERSION "TR0217" "invalid-kubernetes-version" Error
+        "a Kubernetes version not of the form v<major>.<minor>.<patch>"
+        help "write the version as AksHci lists it (Get-AksHciKubernetesVersion), e.g. \"v1.29.4\"";
+    TYPE_ANNOTATION_MISMATCH "TR0218" "type-annotation-mismatch" Error
+        "a KDL type annotation that does not match what the setting expects"
+        help "remove the annotation, or use the one the setting expects";
+    INVALID_AKSHCI_NAME "TR0219" "invalid-akshci-name" Error
+        "a network or cluster name that the AksHci cmdlets reject"
+        help "use only lowercase letters and digits, starting with a letter";
+    CONFLICTING_SETTINGS "TR0220" "conflicting-settings" Error
+        "two settings that cannot be used together"
+        help "keep only one of them";
+    INVALID_IMAGE "TR0221" "invalid-image-reference" Error
+        "a malformed container image reference"
+        help "write an image as [registry/]repository[:tag][@digest], e.g. \"nginx:1.27\"";
+    INVALID_TEXT "TR0222" "invalid-text" Error
+        "a string with characters that are unsafe in generated files"
+        help "remove control characters, line breaks and bidirectional-text controls";
+
+    DUPLICATE_DECLARATION "TR0301" "duplicate-declaration" Error
+        "two declarations with the same name in the same scope"
+        help "rename or remove one of the declarations";
+    UNRESOLVED_REFERENCE "TR0302" "unresolved-reference" Error
+        "a reference to something that is not declared"
+        help "declare it, or refer to one of the declared names";
+
+    FLANNEL_DEPRECATED "TR0701" "flannel-deprecated" Warning
+        "the flannel network plugin is retired"
+        help "use `plugin \"calico\"` for new clusters; the plugin cannot be changed after deployment";
+}
+
+/// Looks a code up by its code ("TR0201", case-insensitive) or its name ("unknown-node").
+pub fn lookup(key: &str) -> Option<&'static Code> {
+    let key = key.trim();
+    ALL.iter()
+        .copied()
+        .find(|c| c.code.eq_ignore_ascii_case(key) || c.name.eq_ignore_ascii_case(key))
+}

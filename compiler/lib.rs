@@ -1,0 +1,82 @@
+//! trellis: a compiler for the networking of applications on AKS on Windows Server.
+//!
+//! ```text
+//!  folder/file ──load──▶ Sources ──parse──▶ KdlDocument per file
+//!                                              │ lower (schema shape, typed values)
+//!                                              ▼
+//!                         Model (+ declarations, every value spanned)
+//!                                              │ check (names, references, platform)
+//!                                              ▼
+//!                          diagnostics ──render──▶ terminal text │ JSON
+//! ```
+//!
+//! Address allocation and the emitters (Kubernetes, HAProxy, Calico, PowerShell)
+//! come after `check` and read only the model.
+//!
+//! **Invariant:** no stage fails. Each returns what it built plus diagnostics; later
+//! stages skip what failed to lower, so one broken declaration never hides problems
+//! elsewhere.
+//!
+//! **Invariant:** the core is pure. `compile` takes `Sources`; only `load` reads
+//! files, and only the CLI writes them.
+
+pub mod check;
+pub mod diag;
+pub mod fmt;
+pub mod load;
+pub mod lower;
+pub mod model;
+pub mod parse;
+pub mod source;
+pub mod suggest;
+
+use diag::{Diagnostic, Diagnostics, Severity};
+use model::Model;
+use source::Sources;
+
+/// Options of one compilation.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Report warnings as errors.
+    pub deny_warnings: bool,
+}
+
+/// The result of compiling a project.
+#[derive(Debug)]
+pub struct Compilation {
+    /// The model; partial when lowering failed somewhere.
+    pub model: Model,
+    /// Every diagnostic, sorted by file, offset and code.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Compilation {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Compiles `sources`. `load_diags` are the loader's diagnostics (unreadable files);
+/// files they point at are not parsed.
+pub fn compile(sources: &Sources, load_diags: Diagnostics, options: &Options) -> Compilation {
+    let skip: Vec<source::FileId> = load_diags.iter().map(|d| d.span.file).collect();
+    let mut diags = load_diags;
+    let parsed = parse::parse_all(sources, &skip, &mut diags);
+    let model = lower::lower(&parsed, sources, &mut diags);
+    check::check(&model, &mut diags);
+    let mut diagnostics = diags.into_sorted();
+    if options.deny_warnings {
+        for d in &mut diagnostics {
+            d.severity = Severity::Error;
+        }
+    }
+    Compilation { model, diagnostics }
+}
+
+/// Compiles in-memory text as a one-file project, for tests and tools.
+pub fn compile_str(path: &str, text: &str) -> (Sources, Compilation) {
+    let mut sources = Sources::new();
+    sources.add(path, text);
+    let compilation = compile(&sources, Diagnostics::new(), &Options::default());
+    (sources, compilation)
+}

@@ -1,0 +1,189 @@
+//! Loading a project: a folder (every `*.kdl` below it) or a single file, into
+//! `Sources`. This is the only module that reads input files.
+//!
+//! Files are sorted by their path relative to the project root, so the same folder
+//! always gives the same `FileId`s whatever order the file system lists it in.
+//! Hidden files and folders (a name starting with `.`), `target/` and the build
+//! output folder are skipped.
+//!
+//! A file that is not UTF-8 or is too large still gets a `FileId` (with lossy or empty
+//! text) and a diagnostic; only I/O failures are errors of this module (exit code 2).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::diag::{codes, Diagnostic, Diagnostics};
+use crate::source::{FileId, Sources, Span};
+
+/// Files larger than this are refused with TR0104.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// An I/O failure: the path does not exist, a folder cannot be listed, a file cannot
+/// be read. Not a problem of the input's content.
+#[derive(Debug)]
+pub struct LoadError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// A loaded project: its root folder, its files and the diagnostics found while
+/// reading them.
+#[derive(Debug)]
+pub struct Project {
+    pub root: PathBuf,
+    pub sources: Sources,
+    pub diagnostics: Diagnostics,
+}
+
+/// Loads a folder or a single `.kdl` file. Folders in `skip` (the output folder) are
+/// not entered.
+pub fn load(path: &Path, skip: &[PathBuf]) -> Result<Project, LoadError> {
+    let meta = std::fs::metadata(path).map_err(|e| LoadError {
+        path: path.to_path_buf(),
+        message: io_message(&e),
+    })?;
+    let mut sources = Sources::new();
+    let mut diagnostics = Diagnostics::new();
+    if meta.is_file() {
+        let display = path.to_string_lossy().replace('\\', "/");
+        read_into(path, display, &mut sources, &mut diagnostics)?;
+        let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        return Ok(Project {
+            root,
+            sources,
+            diagnostics,
+        });
+    }
+    let skip: Vec<PathBuf> = skip
+        .iter()
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .collect();
+    let mut files = Vec::new();
+    let walker = walkdir::WalkDir::new(path)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|entry| {
+            if entry.depth() == 0 {
+                return true;
+            }
+            let name = entry.file_name().to_string_lossy();
+            if name.starts_with('.') {
+                return false;
+            }
+            if entry.file_type().is_dir() {
+                if name == "target" {
+                    return false;
+                }
+                if let Ok(canon) = std::fs::canonicalize(entry.path()) {
+                    if skip.contains(&canon) {
+                        return false;
+                    }
+                }
+            }
+            true
+        });
+    for entry in walker {
+        let entry = entry.map_err(|e| LoadError {
+            path: e
+                .path()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| path.into()),
+            message: e
+                .io_error()
+                .map(io_message)
+                .unwrap_or_else(|| e.to_string()),
+        })?;
+        if !entry.file_type().is_file() || entry.path().extension() != Some("kdl".as_ref()) {
+            continue;
+        }
+        let rel = entry
+            .path()
+            .strip_prefix(path)
+            .unwrap_or(entry.path())
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/");
+        files.push((rel, entry.path().to_path_buf()));
+    }
+    files.sort();
+    for (rel, full) in files {
+        read_into(&full, rel, &mut sources, &mut diagnostics)?;
+    }
+    Ok(Project {
+        root: path.to_path_buf(),
+        sources,
+        diagnostics,
+    })
+}
+
+fn read_into(
+    path: &Path,
+    display: String,
+    sources: &mut Sources,
+    diagnostics: &mut Diagnostics,
+) -> Result<FileId, LoadError> {
+    let io_err = |e: std::io::Error| LoadError {
+        path: path.to_path_buf(),
+        message: io_message(&e),
+    };
+    let len = std::fs::metadata(path).map_err(io_err)?.len();
+    if len > MAX_FILE_BYTES {
+        let id = sources.add(display, String::new());
+        diagnostics.push(
+            Diagnostic::new(
+                &codes::FILE_TOO_LARGE,
+                Span::new(id, 0, 0),
+                format!("file is {len} bytes, more than the {MAX_FILE_BYTES} bytes trellis reads"),
+            )
+            .label("this file"),
+        );
+        return Ok(id);
+    }
+    let bytes = std::fs::read(path).map_err(io_err)?;
+    Ok(add_bytes(sources, diagnostics, display, bytes))
+}
+
+/// Adds a file's bytes to `sources`, reporting TR0102 when they are not UTF-8. Used by
+/// the loader and by tests and tools that hold bytes in memory.
+pub fn add_bytes(
+    sources: &mut Sources,
+    diagnostics: &mut Diagnostics,
+    display: String,
+    bytes: Vec<u8>,
+) -> FileId {
+    match String::from_utf8(bytes) {
+        Ok(text) => sources.add(display, text),
+        Err(err) => {
+            let valid_up_to = err.utf8_error().valid_up_to();
+            let lossy = String::from_utf8_lossy(err.as_bytes()).into_owned();
+            let id = sources.add(display, lossy);
+            diagnostics.push(
+                Diagnostic::new(
+                    &codes::INVALID_UTF8,
+                    Span::new(id, valid_up_to, valid_up_to + 1),
+                    format!("file is not valid UTF-8 (first bad byte at offset {valid_up_to})"),
+                )
+                .label("invalid byte"),
+            );
+            id
+        }
+    }
+}
+
+fn io_message(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or folder".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    }
+}

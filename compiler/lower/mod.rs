@@ -1,0 +1,195 @@
+//! Lowering: parsed KDL documents into the typed `Model`.
+//!
+//! Two steps per top-level node: `shape` checks it against the schema and gives an
+//! `Item` with typed values; then the per-kind function (`network.rs`, `cluster.rs`,
+//! `app.rs`, `service.rs`, `policy.rs`) builds the model object and reports the
+//! constraints that involve several settings of one declaration (TR0220, duplicate
+//! sub-declarations). Cross-declaration checks (references, pools) belong to `check`.
+//!
+//! Invariant: only `parse` and this module see `kdl` types. Lowering never stops at
+//! the first problem: a broken declaration is left out of the model, but its name is
+//! still recorded in `Model::declarations`.
+
+mod app;
+mod cluster;
+mod network;
+mod policy;
+pub mod schema;
+mod service;
+pub mod shape;
+pub mod value;
+
+use std::collections::BTreeMap;
+
+use crate::diag::{codes, Diagnostic, Diagnostics};
+use crate::model::{DeclKind, Declaration, Label, Labels, Model, Name, Scope};
+use crate::parse::ParsedFile;
+use crate::source::{Sources, Span, Spanned};
+use shape::{Item, ShapeCx};
+
+/// Lowers every parsed file into one model.
+pub fn lower(files: &[ParsedFile], sources: &Sources, diags: &mut Diagnostics) -> Model {
+    let mut model = Model::default();
+    for file in files {
+        for node in file.doc.nodes() {
+            let mut cx = ShapeCx {
+                file: file.file,
+                sources,
+                diags,
+            };
+            let name = node.name().value();
+            let Some(spec) = schema::top_level(name) else {
+                let span = Span::from_miette(file.file, node.name().span());
+                cx.unknown_node(name, span, None, schema::TOP_LEVEL.iter().map(|n| n.name));
+                continue;
+            };
+            let item = cx.shape(node, spec);
+            let mut lx = Lowerer {
+                model: &mut model,
+                diags,
+            };
+            lx.declare(&item);
+            match spec.name {
+                "network" => network::lower_network(&mut lx, &item),
+                "host" => network::lower_host(&mut lx, &item),
+                "cluster" => cluster::lower_cluster(&mut lx, &item),
+                "namespace" => app::lower_namespace(&mut lx, &item),
+                "workload" => app::lower_workload(&mut lx, &item),
+                "service" => service::lower_service(&mut lx, &item),
+                "ingress" => service::lower_ingress(&mut lx, &item),
+                "policy" => policy::lower_policy(&mut lx, &item),
+                _ => {}
+            }
+        }
+    }
+    model
+}
+
+/// The state lowering functions share.
+pub(crate) struct Lowerer<'a> {
+    pub model: &'a mut Model,
+    pub diags: &'a mut Diagnostics,
+}
+
+impl Lowerer<'_> {
+    /// Records the declaration's name and scope when they are valid.
+    fn declare(&mut self, item: &Item) {
+        let kind = match item.spec.name {
+            "network" => DeclKind::Network,
+            "host" => DeclKind::Host,
+            "cluster" => DeclKind::Cluster,
+            "namespace" => DeclKind::Namespace,
+            "workload" => DeclKind::Workload,
+            "service" => DeclKind::Service,
+            "ingress" => DeclKind::Ingress,
+            "policy" => DeclKind::Policy,
+            _ => return,
+        };
+        let name = if kind == DeclKind::Host {
+            Spanned::new("host".to_string(), item.name_span)
+        } else {
+            match item.arg_str(0) {
+                Some(name) => name,
+                None => return,
+            }
+        };
+        let cluster = item.prop_str("cluster").map(|c| c.value);
+        let namespace = item.prop_str("namespace").map(|n| n.value);
+        let global = item.prop("global").and_then(|g| g.value.as_bool()) == Some(true);
+        let scope = match kind {
+            DeclKind::Network | DeclKind::Host | DeclKind::Cluster => Scope::default(),
+            DeclKind::Namespace => Scope {
+                cluster,
+                namespace: None,
+            },
+            DeclKind::Policy if global => Scope {
+                cluster,
+                namespace: None,
+            },
+            _ => Scope { cluster, namespace },
+        };
+        // A namespaced declaration without a valid scope cannot be referred to.
+        let scoped = matches!(kind, DeclKind::Network | DeclKind::Host | DeclKind::Cluster)
+            || (scope.cluster.is_some()
+                && (scope.namespace.is_some() || kind == DeclKind::Namespace || global));
+        if scoped {
+            self.model
+                .declarations
+                .push(Declaration { kind, scope, name });
+        }
+    }
+
+    pub fn error(&mut self, diag: Diagnostic) {
+        self.diags.push(diag);
+    }
+
+    /// Reports two settings of one declaration that exclude each other.
+    pub fn conflict(
+        &mut self,
+        at: Span,
+        message: String,
+        other: Span,
+        other_label: &str,
+        help: &str,
+    ) {
+        self.diags.push(
+            Diagnostic::new(&codes::CONFLICTING_SETTINGS, at, message)
+                .label("conflicts")
+                .related(other, other_label)
+                .help(help),
+        );
+    }
+}
+
+/// The labels of a label-map child (`labels`, `select`, `pods`, `namespaces`), sorted
+/// by key.
+pub(crate) fn labels_of(item: &Item) -> Labels {
+    let mut sorted: BTreeMap<String, Label> = BTreeMap::new();
+    for p in &item.props {
+        if let Some(v) = p.value.value.as_str() {
+            sorted.insert(
+                p.key.value.clone(),
+                Label {
+                    key: p.key.clone(),
+                    value: Spanned::new(v.to_string(), p.value.span),
+                },
+            );
+        }
+    }
+    Labels {
+        items: sorted.into_values().collect(),
+        span: Some(item.name_span),
+    }
+}
+
+/// A name argument or property as a `Name`.
+pub(crate) fn name_arg(item: &Item) -> Option<Name> {
+    item.arg_str(0)
+}
+
+/// Reports names that appear twice in one list (node pools of a cluster, ports of a
+/// workload), pointing at both.
+pub(crate) fn check_unique_names<'n>(
+    diags: &mut Diagnostics,
+    what: &str,
+    scope: &str,
+    names: impl Iterator<Item = &'n Name>,
+) {
+    let mut seen: BTreeMap<&str, Span> = BTreeMap::new();
+    for name in names {
+        if let Some(first) = seen.get(name.value.as_str()) {
+            diags.push(
+                Diagnostic::new(
+                    &codes::DUPLICATE_DECLARATION,
+                    name.span,
+                    format!("{what} `{}` is declared twice in {scope}", name.value),
+                )
+                .label("declared again here")
+                .related(*first, "first declared here")
+                .help(format!("rename or remove one of the {what}s")),
+            );
+        } else {
+            seen.insert(name.value.as_str(), name.span);
+        }
+    }
+}

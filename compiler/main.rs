@@ -1,0 +1,271 @@
+//! The `trellis` command line: arguments, exit codes, rendering. No compiler logic
+//! lives here; every command calls the library.
+//!
+//! Exit codes: 0 success (warnings allowed), 1 the input has errors (or `fmt --check`
+//! found unformatted files), 2 usage or I/O failure.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use trellis::diag::render::{self, TextStyle};
+use trellis::diag::{codes, Diagnostic, Diagnostics};
+use trellis::load;
+use trellis::source::Sources;
+
+const EXAMPLES: &str = "\
+Examples:
+  trellis check examples/quickstart
+  trellis check examples/quickstart --format json
+  trellis build examples/quickstart -o out/
+  trellis fmt examples/ --check
+  trellis explain TR0201";
+
+#[derive(Parser)]
+#[command(
+    name = "trellis",
+    version,
+    about = "Compile the networking of applications on AKS on Windows Server",
+    long_about = "trellis reads a project of KDL files that describes virtual networks, clusters, \
+node pools, services, ingress and network policies, checks it, and compiles it into what a \
+deployment needs.",
+    after_help = EXAMPLES
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// A project folder (every *.kdl below it) or a single .kdl file
+    path: PathBuf,
+    /// How to print diagnostics: text for people, json for editors and CI
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Treat warnings as errors
+    #[arg(long)]
+    deny_warnings: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a project and report every problem
+    #[command(after_help = "Example:\n  trellis check examples/quickstart --format json")]
+    Check(CheckArgs),
+    /// Check a project and write its outputs
+    #[command(after_help = "Example:\n  trellis build examples/quickstart -o out/")]
+    Build {
+        #[command(flatten)]
+        check: CheckArgs,
+        /// Output folder (default: PATH/out for a folder)
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Format trellis sources canonically, keeping comments
+    #[command(after_help = "Example:\n  trellis fmt examples/ --check")]
+    Fmt {
+        /// A project folder or a single .kdl file
+        path: PathBuf,
+        /// Do not write; exit 1 and list the files that are not formatted
+        #[arg(long)]
+        check: bool,
+    },
+    /// Print the long explanation of a diagnostic code
+    #[command(after_help = "Example:\n  trellis explain TR0201\n  trellis explain unknown-node")]
+    Explain {
+        /// A code such as TR0201, or its name such as unknown-node
+        code: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The compiler recurses over nesting that `parse` bounds; a generous stack keeps
+    // even the bound far from the limit.
+    let worker = std::thread::Builder::new()
+        .stack_size(64 * 1024 * 1024)
+        .spawn(move || run(cli));
+    match worker.map(|h| h.join()) {
+        Ok(Ok(code)) => ExitCode::from(code),
+        _ => {
+            eprintln!(
+                "error: internal compiler error; please report it with the input that caused it"
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Check(args) => run_check(&args, None),
+        Command::Build { check, output } => {
+            let out = output.unwrap_or_else(|| default_output(&check.path));
+            run_check(&check, Some(&out))
+        }
+        Command::Fmt { path, check } => run_fmt(&path, check),
+        Command::Explain { code } => run_explain(&code),
+    }
+}
+
+fn default_output(path: &Path) -> PathBuf {
+    if path.is_dir() {
+        path.join("out")
+    } else {
+        path.parent().unwrap_or(Path::new(".")).join("out")
+    }
+}
+
+fn io_failure(message: impl std::fmt::Display) -> u8 {
+    eprintln!("error: {message}");
+    2
+}
+
+fn load_project(path: &Path, skip: &[PathBuf]) -> Result<load::Project, u8> {
+    let project = load::load(path, skip).map_err(io_failure)?;
+    if project.sources.is_empty() {
+        return Err(io_failure(format!(
+            "{}: no .kdl files found",
+            path.display()
+        )));
+    }
+    Ok(project)
+}
+
+fn run_check(args: &CheckArgs, output: Option<&Path>) -> u8 {
+    let skip: Vec<PathBuf> = output.map(Path::to_path_buf).into_iter().collect();
+    let project = match load_project(&args.path, &skip) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let options = trellis::Options {
+        deny_warnings: args.deny_warnings,
+    };
+    let compilation = trellis::compile(&project.sources, project.diagnostics, &options);
+    report(&compilation.diagnostics, &project.sources, args.format);
+    if compilation.has_errors() {
+        return 1;
+    }
+    if output.is_some() {
+        // The emitters arrive with later work; until then `build` checks and writes
+        // nothing, and says so.
+        eprintln!("note: no emitters yet; nothing written");
+    }
+    0
+}
+
+fn report(diags: &[Diagnostic], sources: &Sources, format: Format) {
+    match format {
+        Format::Json => {
+            let text = render::render_json(diags, sources);
+            let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        }
+        Format::Text => {
+            if diags.is_empty() {
+                return;
+            }
+            let style = TextStyle {
+                color: std::io::stderr().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+                width: terminal_width(),
+            };
+            let text = render::render_text(diags, sources, style);
+            let _ = std::io::stderr().lock().write_all(text.as_bytes());
+        }
+    }
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|w: &usize| *w >= 40)
+        .unwrap_or(100)
+}
+
+fn run_fmt(path: &Path, check: bool) -> u8 {
+    let project = match load_project(path, &[]) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let mut diags = Diagnostics::new();
+    let skip: Vec<_> = project.diagnostics.iter().map(|d| d.span.file).collect();
+    diags.extend(project.diagnostics);
+    let mut changed = Vec::new();
+    for (id, file) in project.sources.iter() {
+        if skip.contains(&id) {
+            continue;
+        }
+        if let Some(formatted) = trellis::fmt::format_source(id, &file.text, &mut diags) {
+            if formatted != file.text {
+                changed.push((file.path.clone(), formatted));
+            }
+        }
+    }
+    let diags = diags.into_sorted();
+    if !diags.is_empty() {
+        report(&diags, &project.sources, Format::Text);
+        return 1;
+    }
+    let is_single_file = path.is_file();
+    for (rel, formatted) in &changed {
+        let full = if is_single_file {
+            path.to_path_buf()
+        } else {
+            project.root.join(rel)
+        };
+        if check {
+            println!("{}", full.display());
+        } else if let Err(e) = write_atomically(&full, formatted) {
+            return io_failure(format!("{}: {e}", full.display()));
+        }
+    }
+    if check && !changed.is_empty() {
+        eprintln!("{} file(s) would be reformatted", changed.len());
+        return 1;
+    }
+    0
+}
+
+/// Writes through a temporary file in the same folder and renames it over the
+/// target, so an interrupted write never leaves a half-written source file.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.trellis-fmt.tmp"));
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+fn run_explain(key: &str) -> u8 {
+    match codes::lookup(key) {
+        Some(code) => {
+            println!("{} {} ({})\n", code.code, code.name, code.severity.as_str());
+            print!("{}", code.explanation);
+            0
+        }
+        None => {
+            let names = codes::ALL.iter().flat_map(|c| [c.code, c.name]);
+            match trellis::suggest::did_you_mean(key, names) {
+                Some(best) => {
+                    eprintln!("error: unknown diagnostic code `{key}`; did you mean `{best}`?")
+                }
+                None => eprintln!("error: unknown diagnostic code `{key}`; codes look like TR0201"),
+            }
+            2
+        }
+    }
+}

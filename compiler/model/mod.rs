@@ -1,0 +1,450 @@
+//! The typed model of a project: networks, the AKS host, clusters, namespaces,
+//! workloads, services, ingresses and policies, every value with its span.
+//!
+//! The model holds no `kdl` types and no text formatting. Objects appear in it only
+//! when they lowered completely; every declaration with a valid name is also listed in
+//! `declarations`, so references to a declaration with a broken body still resolve and
+//! one mistake does not cascade into many.
+//!
+//! Invariant: all lists are in source order (files sorted by path, then by offset),
+//! so everything derived from the model is deterministic.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::lower::schema::RefKind;
+use crate::source::{Span, Spanned};
+
+pub type Name = Spanned<String>;
+
+#[derive(Debug, Default)]
+pub struct Model {
+    pub networks: Vec<Network>,
+    pub hosts: Vec<Host>,
+    pub clusters: Vec<Cluster>,
+    pub namespaces: Vec<Namespace>,
+    pub workloads: Vec<Workload>,
+    pub services: Vec<Service>,
+    pub ingresses: Vec<Ingress>,
+    pub policies: Vec<Policy>,
+    pub declarations: Vec<Declaration>,
+}
+
+/// What a declaration declares, for the name table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DeclKind {
+    Network,
+    Host,
+    Cluster,
+    Namespace,
+    Workload,
+    Service,
+    Ingress,
+    Policy,
+}
+
+impl DeclKind {
+    pub fn noun(self) -> &'static str {
+        match self {
+            DeclKind::Network => "network",
+            DeclKind::Host => "host",
+            DeclKind::Cluster => "cluster",
+            DeclKind::Namespace => "namespace",
+            DeclKind::Workload => "workload",
+            DeclKind::Service => "service",
+            DeclKind::Ingress => "ingress",
+            DeclKind::Policy => "policy",
+        }
+    }
+
+    pub fn from_ref(kind: RefKind) -> DeclKind {
+        match kind {
+            RefKind::Network => DeclKind::Network,
+            RefKind::Cluster => DeclKind::Cluster,
+            RefKind::Namespace => DeclKind::Namespace,
+            RefKind::Workload => DeclKind::Workload,
+            RefKind::Service => DeclKind::Service,
+        }
+    }
+}
+
+/// Where a name is unique: networks and clusters in the project, namespaces in a
+/// cluster, everything else in a namespace of a cluster (global policies in a cluster).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Scope {
+    pub cluster: Option<String>,
+    pub namespace: Option<String>,
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.cluster, &self.namespace) {
+            (Some(c), Some(n)) => write!(f, "namespace `{n}` of cluster `{c}`"),
+            (Some(c), None) => write!(f, "cluster `{c}`"),
+            _ => f.write_str("the project"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Declaration {
+    pub kind: DeclKind,
+    pub scope: Scope,
+    /// The declared name; for the nameless `host`, the node name's span and "host".
+    pub name: Name,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkMode {
+    Static,
+    Dhcp,
+}
+
+/// An inclusive address range, `start..=end`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IpRange {
+    pub start: Spanned<IpAddr>,
+    pub end: Spanned<IpAddr>,
+    /// The whole `node-ips` / `vips` node.
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub name: Name,
+    pub switch: Spanned<String>,
+    pub mode: Spanned<NetworkMode>,
+    pub prefix: Option<Spanned<IpNet>>,
+    pub gateway: Option<Spanned<IpAddr>>,
+    pub dns: Vec<Spanned<IpAddr>>,
+    pub vlan: Option<Spanned<u16>>,
+    pub node_ips: Option<IpRange>,
+    pub vips: IpRange,
+}
+
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub span: Span,
+    pub network: Name,
+    pub cloud_service_cidr: Option<Spanned<IpNet>>,
+    pub image_dir: Option<Spanned<String>>,
+    pub working_dir: Option<Spanned<String>>,
+    pub cloud_config_dir: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plugin {
+    Calico,
+    Flannel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Os {
+    Linux,
+    Windows,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LbSku {
+    HaProxy,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpFamily {
+    Ipv4,
+    Ipv6,
+    Dual,
+}
+
+#[derive(Debug, Clone)]
+pub struct ControlPlane {
+    pub count: Spanned<u32>,
+    pub vm_size: Spanned<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LoadBalancer {
+    pub sku: Spanned<LbSku>,
+    pub count: Spanned<u32>,
+    pub vm_size: Spanned<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NodePool {
+    pub name: Name,
+    pub os: Spanned<Os>,
+    pub count: Spanned<u32>,
+    pub vm_size: Spanned<String>,
+    pub os_sku: Option<Spanned<String>>,
+    pub max_pods: Spanned<u32>,
+    pub taints: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub name: Name,
+    pub network: Name,
+    pub plugin: Spanned<Plugin>,
+    pub kubernetes: Option<Spanned<String>>,
+    pub control_plane: ControlPlane,
+    pub load_balancer: LoadBalancer,
+    pub node_pools: Vec<NodePool>,
+    pub pod_cidr: Spanned<IpNet>,
+    pub service_cidr: Spanned<IpNet>,
+    pub ip_family: Spanned<IpFamily>,
+}
+
+/// A label, `key=value`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    pub key: Spanned<String>,
+    pub value: Spanned<String>,
+}
+
+/// Labels sorted by key; keys are unique.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Labels {
+    pub items: Vec<Label>,
+    /// The `labels` / `select` / `pods` node; the declaration when defaulted.
+    pub span: Option<Span>,
+}
+
+impl Labels {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.items
+            .iter()
+            .find(|l| l.key.value == key)
+            .map(|l| l.value.value.as_str())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Namespace {
+    pub name: Name,
+    pub cluster: Name,
+    pub labels: Labels,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Protocol {
+    Tcp,
+    Udp,
+    Sctp,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Tcp => "TCP",
+            Protocol::Udp => "UDP",
+            Protocol::Sctp => "SCTP",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkloadPort {
+    pub name: Name,
+    pub number: Spanned<u16>,
+    pub protocol: Spanned<Protocol>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Workload {
+    pub name: Name,
+    pub cluster: Name,
+    pub namespace: Name,
+    pub image: Spanned<String>,
+    pub replicas: Spanned<u32>,
+    /// Declared labels, or `app=<name>` when none are declared.
+    pub labels: Labels,
+    pub ports: Vec<WorkloadPort>,
+    pub os: Spanned<Os>,
+}
+
+/// A port given as a number or as the name of a workload's port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortRef {
+    Number(u16),
+    Name(String),
+}
+
+impl fmt::Display for PortRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PortRef::Number(n) => write!(f, "{n}"),
+            PortRef::Name(s) => f.write_str(s),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceType {
+    ClusterIp,
+    NodePort,
+    LoadBalancer,
+    ExternalName,
+}
+
+impl ServiceType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceType::ClusterIp => "ClusterIP",
+            ServiceType::NodePort => "NodePort",
+            ServiceType::LoadBalancer => "LoadBalancer",
+            ServiceType::ExternalName => "ExternalName",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ServicePort {
+    pub span: Span,
+    pub port: Spanned<u16>,
+    /// The pods' port; `None` means the same number as `port`.
+    pub target: Option<Spanned<PortRef>>,
+    pub protocol: Spanned<Protocol>,
+    pub name: Option<Name>,
+    pub node_port: Option<Spanned<u16>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub name: Name,
+    pub cluster: Name,
+    pub namespace: Name,
+    pub kind: Spanned<ServiceType>,
+    /// `None` when the service has no `select` (no selector: endpoints managed elsewhere).
+    pub selector: Option<Labels>,
+    pub ports: Vec<ServicePort>,
+    pub internal: Spanned<bool>,
+    pub address: Option<Spanned<IpAddr>>,
+    pub external_name: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathMatch {
+    Prefix,
+    Exact,
+    ImplementationSpecific,
+}
+
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub path: Spanned<String>,
+    pub service: Name,
+    pub port: Spanned<PortRef>,
+    pub path_match: Spanned<PathMatch>,
+}
+
+#[derive(Debug, Clone)]
+pub struct IngressRule {
+    pub span: Span,
+    /// `None`: every host.
+    pub host: Option<Spanned<String>>,
+    pub routes: Vec<Route>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tls {
+    pub span: Span,
+    pub hosts: Vec<Spanned<String>>,
+    pub secret: Name,
+}
+
+#[derive(Debug, Clone)]
+pub struct Ingress {
+    pub name: Name,
+    pub cluster: Name,
+    pub namespace: Name,
+    pub class: Option<Spanned<String>>,
+    pub tls: Vec<Tls>,
+    pub rules: Vec<IngressRule>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Allow,
+    Deny,
+    Log,
+    Pass,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Ingress,
+    Egress,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyTarget {
+    Auto,
+    Kubernetes,
+    Calico,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleProtocol {
+    Tcp,
+    Udp,
+    Sctp,
+    Icmp,
+}
+
+/// One peer of a rule (`from` / `to`). Lowering guarantees exactly one of these
+/// shapes: a workload (with its namespace); pod and/or namespace selectors (and an
+/// optional namespace name); a CIDR with exceptions; anywhere; the nodes.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    pub span: Span,
+    pub workload: Option<Name>,
+    pub namespace: Option<Name>,
+    pub pods: Option<Labels>,
+    pub namespaces: Option<Labels>,
+    pub cidr: Option<Spanned<IpNet>>,
+    pub except: Vec<Spanned<IpNet>>,
+    pub anywhere: bool,
+    pub nodes: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct RulePort {
+    pub port: Spanned<PortRef>,
+    pub end: Option<Spanned<u16>>,
+    pub protocol: Spanned<Protocol>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Icmp {
+    pub span: Span,
+    pub icmp_type: Option<Spanned<u8>>,
+    pub code: Option<Spanned<u8>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PolicyRule {
+    pub span: Span,
+    pub action: Spanned<Action>,
+    pub direction: Spanned<Direction>,
+    pub peers: Vec<Peer>,
+    pub ports: Vec<RulePort>,
+    pub protocol: Option<Spanned<RuleProtocol>>,
+    pub icmp: Option<Icmp>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub name: Name,
+    pub cluster: Name,
+    pub namespace: Option<Name>,
+    pub global: Spanned<bool>,
+    pub order: Option<Spanned<u32>>,
+    pub target: Spanned<PolicyTarget>,
+    /// `pods` selector; `None` with no `workloads` either means every pod in scope.
+    pub pods: Option<Labels>,
+    pub workloads: Vec<Name>,
+    pub rules: Vec<PolicyRule>,
+}
