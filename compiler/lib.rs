@@ -20,6 +20,9 @@
 //! **Invariant:** the core is pure. `compile` takes `Sources`; only `load` reads
 //! files, and only the CLI writes them.
 
+// Compiler code reports problems; it never unwraps or indexes out of bounds.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 pub mod check;
 pub mod diag;
 pub mod fmt;

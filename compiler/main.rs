@@ -4,6 +4,9 @@
 //! Exit codes: 0 success (warnings allowed), 1 the input has errors (or `fmt --check`
 //! found unformatted files), 2 usage or I/O failure.
 
+// Compiler code reports problems; it never unwraps or indexes out of bounds.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

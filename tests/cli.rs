@@ -1,0 +1,231 @@
+//! The `trellis` binary end to end: exit codes, text and JSON rendering, `build`,
+//! `explain`, and the README's example staying true.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn trellis(args: &[&str], dir: Option<&Path>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trellis"));
+    cmd.args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("COLUMNS");
+    if let Some(dir) = dir {
+        cmd.current_dir(dir);
+    }
+    cmd.output().expect("run trellis")
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("exit code")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).expect("utf-8 output")
+}
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+#[test]
+fn quickstart_checks_clean() {
+    let out = trellis(&["check", &format!("{ROOT}/examples/quickstart")], None);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
+}
+
+#[test]
+fn every_example_checks_without_errors() {
+    for entry in std::fs::read_dir(format!("{ROOT}/examples")).expect("examples") {
+        let path = entry.expect("entry").path();
+        let out = trellis(&["check", path.to_str().expect("path")], None);
+        assert_eq!(code(&out), 0, "{}: {}", path.display(), text(&out.stderr));
+    }
+}
+
+fn write(dir: &Path, name: &str, body: &str) {
+    std::fs::write(dir.join(name), body).expect("write");
+}
+
+const BROKEN: &str =
+    "network \"corp\" {\n    swich \"External\"\n    vips \"10.20.2.0\" \"10.20.2.255\"\n}\n";
+
+#[test]
+fn an_error_exits_1_with_code_span_and_help() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "net.kdl", BROKEN);
+    let out = trellis(&["check", "net.kdl"], Some(dir.path()));
+    assert_eq!(code(&out), 1);
+    let err = text(&out.stderr);
+    assert!(err.contains("TR0201"), "{err}");
+    assert!(
+        err.contains("unknown node `swich` inside `network`"),
+        "{err}"
+    );
+    assert!(err.contains("─┬─"), "span underlined: {err}");
+    assert!(err.contains("help: did you mean `switch`?"), "{err}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "NO_COLOR output has no escape codes: {err}"
+    );
+    assert!(err.ends_with("2 errors\n"), "{err}");
+}
+
+#[test]
+fn json_output_parses_and_has_the_documented_fields() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "net.kdl", BROKEN);
+    let out = trellis(&["check", ".", "--format", "json"], Some(dir.path()));
+    assert_eq!(code(&out), 1);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["errors"], 2);
+    assert_eq!(json["warnings"], 0);
+    let diags = json["diagnostics"].as_array().expect("array");
+    // Sorted by position: the missing `switch` is reported on the node name (1:1),
+    // the unknown `swich` at 2:5.
+    let first = &diags[0];
+    assert_eq!(first["code"], "TR0215");
+    let second = &diags[1];
+    assert_eq!(second["code"], "TR0201");
+    assert_eq!(second["name"], "unknown-node");
+    assert_eq!(second["severity"], "error");
+    assert_eq!(second["file"], "net.kdl");
+    assert_eq!(second["line"], 2);
+    assert_eq!(second["column"], 5);
+    assert_eq!(second["end_line"], 2);
+    assert_eq!(second["end_column"], 10);
+    assert_eq!(second["span"]["start"], 21);
+    assert_eq!(second["span"]["end"], 26);
+    assert_eq!(second["help"], "did you mean `switch`?");
+    assert!(second["related"].as_array().expect("related").is_empty());
+}
+
+#[test]
+fn json_related_spans_point_into_other_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), "a.kdl", "namespace \"shop\" cluster=\"shop\"\n");
+    write(dir.path(), "b.kdl", "namespace \"shop\" cluster=\"shop\"\n");
+    write(
+        dir.path(),
+        "c.kdl",
+        "network \"corp\" { switch \"External\"; vips \"10.0.0.1\" \"10.0.0.9\" }\ncluster \"shop\" { network \"corp\"; node-pool \"linux\" }\n",
+    );
+    let out = trellis(&["check", ".", "--format", "json"], Some(dir.path()));
+    assert_eq!(code(&out), 1);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
+    let diag = &json["diagnostics"][0];
+    assert_eq!(diag["code"], "TR0301");
+    assert_eq!(diag["file"], "b.kdl");
+    assert_eq!(diag["related"][0]["file"], "a.kdl");
+    assert_eq!(diag["related"][0]["message"], "first declared here");
+    // The text rendering shows the other file too.
+    let out = trellis(&["check", "."], Some(dir.path()));
+    let err = text(&out.stderr);
+    assert!(err.contains("a.kdl:1:11"), "{err}");
+    assert!(err.contains("first declared here"), "{err}");
+}
+
+#[test]
+fn warnings_pass_unless_denied() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "p.kdl",
+        "network \"corp\" { switch \"External\"; vips \"10.0.0.1\" \"10.0.0.9\" }\ncluster \"old\" { network \"corp\"; plugin \"flannel\"; node-pool \"linux\" }\n",
+    );
+    let out = trellis(&["check", "."], Some(dir.path()));
+    assert_eq!(code(&out), 0);
+    assert!(text(&out.stderr).contains("TR0701"));
+    assert!(text(&out.stderr).ends_with("1 warning\n"));
+    let out = trellis(&["check", ".", "--deny-warnings"], Some(dir.path()));
+    assert_eq!(code(&out), 1);
+    assert!(text(&out.stderr).ends_with("1 error\n"));
+}
+
+#[test]
+fn usage_and_io_failures_exit_2() {
+    let out = trellis(&["check", "/nonexistent/trellis-project"], None);
+    assert_eq!(code(&out), 2);
+    assert!(text(&out.stderr).contains("no such file or folder"));
+    let empty = tempfile::tempdir().expect("tempdir");
+    let out = trellis(&["check", empty.path().to_str().expect("path")], None);
+    assert_eq!(code(&out), 2);
+    assert!(text(&out.stderr).contains("no .kdl files found"));
+    let out = trellis(&["check"], None);
+    assert_eq!(code(&out), 2);
+    let out = trellis(&["frobnicate"], None);
+    assert_eq!(code(&out), 2);
+    let out = trellis(&["explain", "TR9999"], None);
+    assert_eq!(code(&out), 2);
+}
+
+#[test]
+fn help_shows_examples() {
+    let out = trellis(&["--help"], None);
+    assert_eq!(code(&out), 0);
+    let help = text(&out.stdout);
+    for cmd in ["check", "build", "fmt", "explain"] {
+        assert!(help.contains(cmd), "{help}");
+    }
+    assert!(help.contains("trellis check examples/quickstart"), "{help}");
+}
+
+#[test]
+fn build_checks_and_writes_nothing_yet() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for entry in std::fs::read_dir(format!("{ROOT}/examples/quickstart")).expect("example") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, dir.path().join(path.file_name().expect("name"))).expect("copy");
+    }
+    let out = trellis(&["build", ".", "-o", "out"], Some(dir.path()));
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(!dir.path().join("out").exists());
+    write(dir.path(), "broken.kdl", BROKEN);
+    let out = trellis(&["build", "."], Some(dir.path()));
+    assert_eq!(code(&out), 1);
+}
+
+#[test]
+fn hidden_folders_and_the_output_folder_are_not_loaded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "ok.kdl",
+        "network \"corp\" { switch \"External\"; vips \"10.0.0.1\" \"10.0.0.9\" }\n",
+    );
+    for sub in [".git", "out", "target"] {
+        std::fs::create_dir(dir.path().join(sub)).expect("mkdir");
+        write(&dir.path().join(sub), "junk.kdl", "this is { not valid");
+    }
+    write(dir.path(), "notes.txt", "not a kdl file {");
+    let out = trellis(&["build", "."], Some(dir.path()));
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+}
+
+/// The README's ten-line example is valid, and the diagnostic it shows is what
+/// trellis prints for the same project with `corp` misspelt.
+#[test]
+fn readme_example_is_true() {
+    let readme = std::fs::read_to_string(format!("{ROOT}/README.md")).expect("README");
+    let start = readme.find("```kdl\n").expect("kdl block") + 7;
+    let source = &readme[start..start + readme[start..].find("```").expect("end")];
+    let (_, compilation) = trellis::compile_str("network.kdl", source);
+    assert!(
+        compilation.diagnostics.is_empty(),
+        "{:?}",
+        compilation.diagnostics
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let broken = source.replacen(
+        "{ network \"corp\"; control",
+        "{ network \"crop\"; control",
+        1,
+    );
+    assert_ne!(broken, source);
+    write(dir.path(), "network.kdl", &broken);
+    let out = trellis(&["check", "."], Some(dir.path()));
+    let shown_start = readme.find("```text\nTR0302").expect("text block") + 8;
+    let shown = &readme[shown_start..shown_start + readme[shown_start..].find("```").expect("end")];
+    assert_eq!(text(&out.stderr), shown);
+}
