@@ -61,7 +61,8 @@ pub(crate) fn lower_policy(lx: &mut Lowerer<'_>, item: &Item) {
         if let Some(workloads) = item.child("workloads") {
             lx.conflict(
                 workloads.name_span,
-                "a global policy spans every namespace, so it cannot select pods by workload name".into(),
+                "a global policy spans every namespace, so it cannot select pods by workload name"
+                    .into(),
                 global.span,
                 "declared global here",
                 "select the pods with `pods key=\"value\"` labels instead",
@@ -381,7 +382,10 @@ fn lower_peer(lx: &mut Lowerer<'_>, item: &Item, global: bool) -> Option<Peer> {
             Diagnostic::new(
                 &codes::MISSING_PROPERTY,
                 w.span,
-                format!("workload `{}` in a global policy needs its namespace", w.value),
+                format!(
+                    "workload `{}` in a global policy needs its namespace",
+                    w.value
+                ),
             )
             .label("which namespace?")
             .help("add namespace=\"…\" to the peer: a global policy has no namespace of its own"),
