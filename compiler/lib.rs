@@ -31,6 +31,7 @@ pub mod lower;
 pub mod model;
 pub mod parse;
 pub mod source;
+pub mod stdlib;
 pub mod suggest;
 
 use diag::{Diagnostic, Diagnostics, Severity};

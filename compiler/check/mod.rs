@@ -15,4 +15,5 @@ pub fn check(model: &Model, diags: &mut Diagnostics) {
     refs::check_duplicates(model, diags);
     refs::check_references(model, diags);
     platform::check_plugins(model, diags);
+    platform::check_vm_sizes(model, diags);
 }

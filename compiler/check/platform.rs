@@ -2,6 +2,9 @@
 
 use crate::diag::{codes, Diagnostic, Diagnostics};
 use crate::model::{Model, Plugin};
+use crate::source::Spanned;
+use crate::stdlib::platform;
+use crate::suggest::did_you_mean;
 
 /// Flannel was retired in December 2023: warn on every cluster that chooses it.
 pub fn check_plugins(model: &Model, diags: &mut Diagnostics) {
@@ -20,4 +23,49 @@ pub fn check_plugins(model: &Model, diags: &mut Diagnostics) {
             );
         }
     }
+}
+
+/// Every VM size (control plane, load balancer, node pools) must be one that
+/// Get-AksHciVmSize lists (`stdlib/akshci.kdl`); names compare case-insensitively.
+pub fn check_vm_sizes(model: &Model, diags: &mut Diagnostics) {
+    let platform = platform();
+    for cluster in &model.clusters {
+        let sizes = [
+            ("control-plane", &cluster.control_plane.vm_size),
+            ("load-balancer", &cluster.load_balancer.vm_size),
+        ]
+        .into_iter()
+        .chain(cluster.node_pools.iter().map(|p| ("node pool", &p.vm_size)));
+        for (what, size) in sizes {
+            check_vm_size(platform, what, size, diags);
+        }
+    }
+}
+
+fn check_vm_size(
+    platform: &crate::stdlib::Platform,
+    what: &str,
+    size: &Spanned<String>,
+    diags: &mut Diagnostics,
+) {
+    if platform.vm_size(&size.value).is_some() {
+        return;
+    }
+    let names = platform.vm_sizes.iter().map(|s| s.name.as_str());
+    let help = match did_you_mean(&size.value, names) {
+        Some(best) => format!("did you mean \"{best}\"?"),
+        None => {
+            let all: Vec<&str> = platform.vm_sizes.iter().map(|s| s.name.as_str()).collect();
+            format!("AksHci offers {}", all.join(", "))
+        }
+    };
+    diags.push(
+        Diagnostic::new(
+            &codes::UNKNOWN_VM_SIZE,
+            size.span,
+            format!("AksHci offers no VM size `{}` (for the {what})", size.value),
+        )
+        .label("unknown VM size")
+        .help(help),
+    );
 }

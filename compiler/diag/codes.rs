@@ -131,6 +131,9 @@ codes! {
     FLANNEL_DEPRECATED "TR0701" "flannel-deprecated" Warning
         "the flannel network plugin is retired"
         help "use `plugin \"calico\"` for new clusters; the plugin cannot be changed after deployment";
+    UNKNOWN_VM_SIZE "TR0702" "unknown-vm-size" Error
+        "a VM size that AksHci does not offer"
+        help "use a size from Get-AksHciVmSize, e.g. \"Standard_A4_v2\" or \"Standard_K8S3_v1\"";
 }
 
 /// Looks a code up by its code ("TR0201", case-insensitive) or its name ("unknown-node").
