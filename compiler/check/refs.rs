@@ -18,7 +18,7 @@ pub const BUILTIN_NAMESPACES: &[&str] =
 
 pub fn check_duplicates(model: &Model, diags: &mut Diagnostics) {
     let mut seen: BTreeMap<(DeclKind, &Scope, &str), &Declaration> = BTreeMap::new();
-    for decl in &model.declarations {
+    for decl in model.declarations.iter().filter(|d| d.scoped) {
         let key = (decl.kind, &decl.scope, decl.name.value.as_str());
         if let Some(first) = seen.get(&key) {
             let (message, help) = if decl.kind == DeclKind::Host {
@@ -57,7 +57,7 @@ struct Names<'m> {
 impl<'m> Names<'m> {
     fn new(model: &'m Model) -> Names<'m> {
         let mut by_scope: BTreeMap<(DeclKind, Scope), Vec<&'m str>> = BTreeMap::new();
-        for decl in &model.declarations {
+        for decl in model.declarations.iter().filter(|d| d.scoped) {
             by_scope
                 .entry((decl.kind, decl.scope.clone()))
                 .or_default()
@@ -157,19 +157,14 @@ pub fn check_references(model: &Model, diags: &mut Diagnostics) {
     for cluster in &model.clusters {
         names.expect(diags, DeclKind::Network, &project, &cluster.network);
     }
-    for ns in &model.namespaces {
-        names.expect(diags, DeclKind::Cluster, &project, &ns.cluster);
-    }
-    // Namespaced declarations: the cluster, then (if it exists) the namespace.
-    let namespaced = model
-        .workloads
-        .iter()
-        .map(|w| (&w.cluster, &w.namespace))
-        .chain(model.services.iter().map(|s| (&s.cluster, &s.namespace)))
-        .chain(model.ingresses.iter().map(|i| (&i.cluster, &i.namespace)));
-    for (cluster, namespace) in namespaced {
+    // The scope references of every declaration, complete or not: its cluster, then
+    // (when the cluster exists) its namespace.
+    for decl in &model.declarations {
+        let Some(cluster) = &decl.cluster_ref else {
+            continue;
+        };
         names.expect(diags, DeclKind::Cluster, &project, cluster);
-        if names.has_cluster(&cluster.value) {
+        if let (Some(namespace), true) = (&decl.namespace_ref, names.has_cluster(&cluster.value)) {
             names.expect(
                 diags,
                 DeclKind::Namespace,
@@ -188,15 +183,11 @@ pub fn check_references(model: &Model, diags: &mut Diagnostics) {
         }
     }
     for policy in &model.policies {
-        names.expect(diags, DeclKind::Cluster, &project, &policy.cluster);
         let cluster = policy.cluster.value.as_str();
         if !names.has_cluster(cluster) {
             continue;
         }
         let own_ns = policy.namespace.as_ref().map(|n| n.value.as_str());
-        if let Some(ns) = &policy.namespace {
-            names.expect(diags, DeclKind::Namespace, &cluster_scope(cluster), ns);
-        }
         if let Some(ns) = own_ns.filter(|ns| names.has_namespace(cluster, ns)) {
             for w in &policy.workloads {
                 names.expect(diags, DeclKind::Workload, &ns_scope(cluster, ns), w);

@@ -93,8 +93,10 @@ impl Lowerer<'_> {
                 None => return,
             }
         };
-        let cluster = item.prop_str("cluster").map(|c| c.value);
-        let namespace = item.prop_str("namespace").map(|n| n.value);
+        let cluster_ref = item.prop_str("cluster");
+        let namespace_ref = item.prop_str("namespace");
+        let cluster = cluster_ref.as_ref().map(|c| c.value.clone());
+        let namespace = namespace_ref.as_ref().map(|n| n.value.clone());
         let global = item.prop("global").and_then(|g| g.value.as_bool()) == Some(true);
         let scope = match kind {
             DeclKind::Network | DeclKind::Host | DeclKind::Cluster => Scope::default(),
@@ -108,15 +110,17 @@ impl Lowerer<'_> {
             },
             _ => Scope { cluster, namespace },
         };
-        // A namespaced declaration without a valid scope cannot be referred to.
         let scoped = matches!(kind, DeclKind::Network | DeclKind::Host | DeclKind::Cluster)
             || (scope.cluster.is_some()
                 && (scope.namespace.is_some() || kind == DeclKind::Namespace || global));
-        if scoped {
-            self.model
-                .declarations
-                .push(Declaration { kind, scope, name });
-        }
+        self.model.declarations.push(Declaration {
+            kind,
+            scope,
+            name,
+            scoped,
+            cluster_ref,
+            namespace_ref,
+        });
     }
 
     pub fn error(&mut self, diag: Diagnostic) {

@@ -94,6 +94,13 @@ pub struct Declaration {
     pub scope: Scope,
     /// The declared name; for the nameless `host`, the node name's span and "host".
     pub name: Name,
+    /// False for a namespaced declaration whose `cluster=` or `namespace=` is missing
+    /// or malformed: nothing can refer to it, and it is in no scope.
+    pub scoped: bool,
+    /// The `cluster=` reference of a namespaced declaration, as written.
+    pub cluster_ref: Option<Name>,
+    /// The `namespace=` reference of a namespaced declaration, as written.
+    pub namespace_ref: Option<Name>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
