@@ -2,10 +2,19 @@
 //! reports diagnostics; none changes the model or formats output.
 //!
 //! - `refs.rs`: duplicate declarations and unresolved references (TR03xx).
+//! - `addresses.rs`: the network plan: settings, ranges, overlaps, capacity (TR04xx).
+//! - `services.rs`: pinned addresses, internal load balancers, node ports, the
+//!   shared-network hazard (TR0408–TR0411, TR0501).
 //! - `platform.rs`: plugin and platform limits (TR07xx).
+//!
+//! Checks run only on what lowered completely; a check that needs a reference
+//! resolved skips objects whose references do not resolve (`refs.rs` reports them).
 
+pub mod addresses;
+pub mod interval;
 mod platform;
 mod refs;
+pub mod services;
 
 use crate::diag::Diagnostics;
 use crate::model::Model;
@@ -16,4 +25,10 @@ pub fn check(model: &Model, diags: &mut Diagnostics) {
     refs::check_references(model, diags);
     platform::check_plugins(model, diags);
     platform::check_vm_sizes(model, diags);
+    platform::check_capabilities(model, diags);
+    addresses::check_networks(model, diags);
+    addresses::check_cluster_cidrs(model, diags);
+    services::check_service_addresses(model, diags);
+    services::check_node_ports(model, diags);
+    services::check_shared_network_hazard(model, diags);
 }

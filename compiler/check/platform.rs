@@ -1,7 +1,7 @@
 //! Plugin and platform limits of AKS on Windows Server (TR07xx).
 
 use crate::diag::{codes, Diagnostic, Diagnostics};
-use crate::model::{Model, Plugin};
+use crate::model::{IpFamily, Model, Plugin};
 use crate::source::Spanned;
 use crate::stdlib::platform;
 use crate::suggest::did_you_mean;
@@ -68,4 +68,78 @@ fn check_vm_size(
         .label("unknown VM size")
         .help(help),
     );
+}
+
+/// What a flannel cluster cannot do (the capability table in `docs/language.md`:
+/// no network policies, no IPv6, no pod-to-VM traffic on the cluster's own network),
+/// and IPv6 pod networking, which the PowerShell-deployed platform does not run.
+pub fn check_capabilities(model: &Model, diags: &mut Diagnostics) {
+    for cluster in &model.clusters {
+        let flannel = cluster.plugin.value == Plugin::Flannel;
+        if cluster.ip_family.value != IpFamily::Ipv4 {
+            let family = match cluster.ip_family.value {
+                IpFamily::Ipv6 => "IPv6",
+                _ => "dual-stack",
+            };
+            let diag = if flannel {
+                Diagnostic::new(
+                    &codes::FLANNEL_IPV6,
+                    cluster.ip_family.span,
+                    format!("flannel cluster `{}` cannot run {family} networking", cluster.name.value),
+                )
+                .label(format!("{family} on flannel"))
+                .related(cluster.plugin.span, "flannel: IPv4 only (capability table)")
+            } else {
+                Diagnostic::new(
+                    &codes::IPV6_UNSUPPORTED,
+                    cluster.ip_family.span,
+                    format!("cluster `{}` asks for {family} networking, which AKS on Windows Server does not deploy", cluster.name.value),
+                )
+                .label(family)
+            };
+            diags.push(diag);
+        }
+        if !flannel {
+            continue;
+        }
+        for policy in model.policies.iter().filter(|p| p.cluster.value == cluster.name.value) {
+            diags.push(
+                Diagnostic::new(
+                    &codes::FLANNEL_POLICY,
+                    policy.name.span,
+                    format!("policy `{}` applies to flannel cluster `{}`, which enforces no network policies", policy.name.value, cluster.name.value),
+                )
+                .label("would be ignored")
+                .related(cluster.plugin.span, "flannel: network policies \"no\" (capability table)"),
+            );
+        }
+        let prefix = model
+            .networks
+            .iter()
+            .find(|n| n.name.value == cluster.network.value)
+            .and_then(|n| n.prefix.as_ref());
+        let Some(prefix) = prefix else {
+            continue;
+        };
+        for workload in model.workloads.iter().filter(|w| w.cluster.value == cluster.name.value) {
+            for target in &workload.reaches {
+                let overlaps = prefix.value.contains(&target.value.network()) || target.value.contains(&prefix.value.network());
+                if overlaps {
+                    diags.push(
+                        Diagnostic::new(
+                            &codes::FLANNEL_SAME_NETWORK_VM,
+                            target.span,
+                            format!(
+                                "workload `{}` must reach {}, on network `{}` of its flannel cluster `{}`",
+                                workload.name.value, target.value, cluster.network.value, cluster.name.value
+                            ),
+                        )
+                        .label("on the cluster's own network")
+                        .related(prefix.span, "the cluster's network")
+                        .related(cluster.plugin.span, "flannel: pod to VM on the same network \"no\" (capability table)"),
+                    );
+                }
+            }
+        }
+    }
 }

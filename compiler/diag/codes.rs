@@ -53,6 +53,9 @@ codes! {
     FILE_TOO_LARGE "TR0104" "file-too-large" Error
         "the file is larger than trellis accepts"
         help "split the project into several files of at most 16 MiB each";
+    MALFORMED_LOCK "TR0105" "malformed-lock" Error
+        "trellis.lock cannot be read"
+        help "restore trellis.lock from version control, or delete it to let trellis allocate afresh (addresses may move)";
 
     UNKNOWN_NODE "TR0201" "unknown-node" Error
         "a node that the language does not define at this place"
@@ -128,12 +131,68 @@ codes! {
         "a reference to something that is not declared"
         help "declare it, or refer to one of the declared names";
 
+    INVALID_RANGE "TR0401" "invalid-range" Error
+        "an address pool that ends before it starts"
+        help "write the pool as its first address, then its last";
+    OUTSIDE_PREFIX "TR0402" "outside-prefix" Error
+        "a pool or gateway outside the network's address prefix"
+        help "move it inside the prefix, or widen the prefix";
+    OVERLAPPING_RANGES "TR0403" "overlapping-ranges" Error
+        "two address ranges of the network plan overlap"
+        help "give each pool, gateway and DNS server addresses of its own";
+    DHCP_NODE_POOL "TR0404" "dhcp-node-pool" Error
+        "a DHCP network with a node IP pool"
+        help "remove `node-ips`: with DHCP, node VMs get their addresses from the DHCP server";
+    IPV6_NETWORK "TR0405" "ipv6-network" Error
+        "an IPv6 address in an AksHci network"
+        help "use IPv4: AKS on Windows Server needs IPv6 disabled on the host network adapters";
+    POOL_TOO_SMALL "TR0406" "pool-too-small" Error
+        "an address pool smaller than what the clusters on it consume"
+        help "widen the pool, or move a cluster to another network";
+    CLUSTER_CIDR_OVERLAP "TR0407" "cluster-cidr-overlap" Error
+        "a cluster's pod or service range overlaps another range"
+        help "pod and service ranges must not overlap each other, a network or a pool";
+    ADDRESS_OUTSIDE_VIP_POOL "TR0408" "address-outside-vip-pool" Error
+        "a pinned load-balancer address outside the network's VIP pool"
+        help "pin an address inside the VIP pool of the cluster's network";
+    ADDRESS_USED_TWICE "TR0409" "address-used-twice" Error
+        "one address pinned by two services on one network"
+        help "pin a different address for one of them, or let trellis allocate it";
+    SHARED_NETWORK_LB_HAZARD "TR0410" "shared-network-lb-hazard" Warning
+        "clusters sharing a network expose load-balancer services on different ports"
+        help "keep the trellis-allocated addresses pinned, use the same port in every cluster, or give each cluster its own network";
+    PUBLIC_INTERNAL_ADDRESS "TR0411" "public-address-on-internal-lb" Error
+        "an internal load balancer with a public address"
+        help "an internal load balancer takes a private address (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)";
+    LOCK_CONFLICT "TR0412" "lock-conflict" Error
+        "a pinned value that trellis.lock has given to something else"
+        help "pin a free value, or remove the other entry from trellis.lock so trellis re-allocates it";
+
+    DUPLICATE_NODE_PORT "TR0501" "duplicate-node-port" Error
+        "one NodePort used twice in a cluster"
+        help "pin a different node port, or let trellis allocate it";
+
     FLANNEL_DEPRECATED "TR0701" "flannel-deprecated" Warning
         "the flannel network plugin is retired"
         help "use `plugin \"calico\"` for new clusters; the plugin cannot be changed after deployment";
     UNKNOWN_VM_SIZE "TR0702" "unknown-vm-size" Error
         "a VM size that AksHci does not offer"
         help "use a size from Get-AksHciVmSize, e.g. \"Standard_A4_v2\" or \"Standard_K8S3_v1\"";
+    FLANNEL_POLICY "TR0703" "flannel-network-policy" Error
+        "a network policy on a flannel cluster"
+        help "flannel enforces no network policies; use a calico cluster (the plugin is chosen at creation)";
+    FLANNEL_IPV6 "TR0704" "flannel-ipv6" Error
+        "IPv6 or dual-stack on a flannel cluster"
+        help "flannel supports IPv4 only; use ip-family \"ipv4\"";
+    FLANNEL_SAME_NETWORK_VM "TR0705" "flannel-same-network-vm" Error
+        "a flannel workload that must reach a VM on its cluster's own network"
+        help "flannel pods cannot reach VMs on the cluster's network; use calico, or move the VM to another network";
+    IPV6_UNSUPPORTED "TR0706" "ipv6-unsupported" Error
+        "IPv6 or dual-stack pod networking on AKS on Windows Server"
+        help "use ip-family \"ipv4\": the PowerShell-deployed platform runs IPv4 only";
+    PLUGIN_CHANGED "TR0707" "plugin-changed" Error
+        "a deployed cluster's network plugin changed"
+        help "keep the plugin recorded in trellis.lock, or add `recreate #true` to the cluster to remove and re-create it";
 }
 
 /// Looks a code up by its code ("TR0201", case-insensitive) or its name ("unknown-node").

@@ -71,6 +71,11 @@ pub(crate) fn lower_workload(lx: &mut Lowerer<'_>, item: &Item) {
             Some(os) => Spanned::new(super::cluster::parse_os(&os.value), os.span),
             None => Spanned::new(Os::Linux, name.span),
         },
+        reaches: item
+            .children_named("reaches")
+            .flat_map(|r| r.args.iter())
+            .filter_map(|a| Some(Spanned::new(a.value.as_net()?, a.span)))
+            .collect(),
         labels,
         ports,
         image,

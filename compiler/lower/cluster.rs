@@ -118,6 +118,7 @@ pub(crate) fn lower_cluster(lx: &mut Lowerer<'_>, item: &Item) {
         pod_cidr,
         service_cidr,
         ip_family,
+        recreate: item.setting("recreate").and_then(|v| v.value.as_bool()) == Some(true),
         name,
     });
 }

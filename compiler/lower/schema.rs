@@ -32,6 +32,8 @@ pub enum Ty {
     IfaceCidr,
     /// An IPv4 address.
     Ip,
+    /// An address or a prefix: "10.20.0.50" or "10.30.0.0/24".
+    AddrOrCidr,
     /// A port number, 1-65535.
     Port,
     /// A port number or a named port of a workload.
@@ -94,6 +96,7 @@ impl Ty {
             Ty::Cidr => "an address prefix string like \"10.20.0.0/16\"".into(),
             Ty::IfaceCidr => "an address with prefix length like \"10.20.0.5/16\"".into(),
             Ty::Ip => "an IPv4 address string".into(),
+            Ty::AddrOrCidr => "an address or prefix string like \"10.20.0.50\" or \"10.30.0.0/24\"".into(),
             Ty::Port => "a port number".into(),
             Ty::PortOrName => "a port number or a port name".into(),
             Ty::PortName => "a port name string".into(),
@@ -113,6 +116,7 @@ impl Ty {
         match self {
             Ty::Cidr | Ty::IfaceCidr => &["cidr"],
             Ty::Ip => &["ip", "ipv4"],
+            Ty::AddrOrCidr => &["ip", "ipv4", "cidr"],
             Ty::Port | Ty::PortOrName => &["port", "u16"],
             Ty::Version => &["version"],
             Ty::DnsName | Ty::Host => &["dns", "hostname"],
@@ -581,6 +585,13 @@ pub static IP_FAMILY: NodeSpec = setting(
     "Address family of pods and services.",
 );
 
+pub static RECREATE: NodeSpec = setting(
+    "recreate",
+    Ty::Bool,
+    Some("#false"),
+    "Mark the cluster for re-creation: allows changing what is immutable after deployment (the network plugin) against `trellis.lock`.",
+);
+
 pub static CLUSTER: NodeSpec = NodeSpec {
     name: "cluster",
     doc: "A workload cluster (New-AksHciCluster) with its node pools.",
@@ -598,6 +609,7 @@ pub static CLUSTER: NodeSpec = NodeSpec {
         child(&POD_CIDR, Occurs::Optional),
         child(&SERVICE_CIDR, Occurs::Optional),
         child(&IP_FAMILY, Occurs::Optional),
+        child(&RECREATE, Occurs::Optional),
     ],
     default: None,
 };
@@ -666,6 +678,23 @@ pub static OS: NodeSpec = setting(
     "The OS the image needs; pods are scheduled on node pools of that OS.",
 );
 
+pub static REACHES: NodeSpec = NodeSpec {
+    name: "reaches",
+    doc: "Addresses outside the cluster the workload connects to (VMs, databases, appliances).",
+    args: NO_ARGS,
+    rest: Some(RestSpec {
+        name: "address",
+        ty: Ty::AddrOrCidr,
+        min: 1,
+        max: 100,
+        doc: "an address or prefix the workload connects to",
+    }),
+    props: &[],
+    free_props: None,
+    children: &[],
+    default: None,
+};
+
 pub static WORKLOAD: NodeSpec = NodeSpec {
     name: "workload",
     doc: "A set of identical pods (a Deployment).",
@@ -679,6 +708,7 @@ pub static WORKLOAD: NodeSpec = NodeSpec {
         child(&LABELS, Occurs::Optional),
         child(&WORKLOAD_PORT, Occurs::Many),
         child(&OS, Occurs::Optional),
+        child(&REACHES, Occurs::Many),
     ],
     default: None,
 };

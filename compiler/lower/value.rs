@@ -246,6 +246,18 @@ fn lower_string(ty: Ty, s: &str, site: &ValueSite<'_>, diags: &mut Diagnostics) 
             Ok(net) => Some(Value::Net(net)),
             Err(_) => fail(diags, &codes::INVALID_CIDR, format!("`{s}` is not an address with a prefix length"), "not ADDRESS/LENGTH", Some("write it like \"10.20.0.5/16\"".into())),
         },
+        Ty::AddrOrCidr => match (s.parse::<IpAddr>(), s.parse::<IpNet>()) {
+            (Ok(ip), _) => Some(Value::Net(IpNet::from(ip))),
+            (_, Ok(net)) if net.trunc() == net => Some(Value::Net(net)),
+            (_, Ok(net)) => fail(
+                diags,
+                &codes::INVALID_CIDR,
+                format!("`{s}` has host bits set; the prefix it names is {}", net.trunc()),
+                "host bits set",
+                Some(format!("write \"{}\", or the address alone", net.trunc())),
+            ),
+            _ => fail(diags, &codes::INVALID_IP, format!("`{s}` is neither an address nor a prefix"), "not an address", None),
+        },
         Ty::Ip => match s.parse::<IpAddr>() {
             Ok(ip) => Some(Value::Ip(ip)),
             Err(_) => {

@@ -202,6 +202,8 @@ pub struct Cluster {
     pub pod_cidr: Spanned<IpNet>,
     pub service_cidr: Spanned<IpNet>,
     pub ip_family: Spanned<IpFamily>,
+    /// Marked for re-creation: immutable settings may change against the lock.
+    pub recreate: bool,
 }
 
 /// A label, `key=value`.
@@ -270,6 +272,8 @@ pub struct Workload {
     pub labels: Labels,
     pub ports: Vec<WorkloadPort>,
     pub os: Spanned<Os>,
+    /// Addresses outside the cluster the workload connects to.
+    pub reaches: Vec<Spanned<IpNet>>,
 }
 
 /// A port given as a number or as the name of a workload's port.
