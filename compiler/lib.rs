@@ -69,6 +69,11 @@ pub fn compile(sources: &Sources, load_diags: Diagnostics, options: &Options) ->
     let model = lower::lower(&parsed, sources, &mut diags);
     check::check(&model, &mut diags);
     let mut diagnostics = diags.into_sorted();
+    // A file that did not parse may hold the declarations other files refer to, so
+    // its syntax error is the only thing to say about those references.
+    if parsed.len() < sources.len() {
+        diagnostics.retain(|d| !std::ptr::eq(d.code, &diag::codes::UNRESOLVED_REFERENCE));
+    }
     if options.deny_warnings {
         for d in &mut diagnostics {
             d.severity = Severity::Error;

@@ -54,34 +54,153 @@ pub fn parse_file(file: FileId, text: &str, diags: &mut Diagnostics) -> Option<K
     match KdlDocument::parse_v2(text) {
         Ok(doc) => Some(doc),
         Err(err) => {
-            let mut reported = false;
-            for d in err.diagnostics {
-                reported = true;
-                let message = d
-                    .message
-                    .clone()
-                    .map(lowercase_first)
-                    .unwrap_or_else(|| "invalid KDL syntax".to_string());
-                let mut diag =
-                    Diagnostic::new(&codes::KDL_SYNTAX, Span::from_miette(file, d.span), message)
-                        .label(d.label.clone().unwrap_or_else(|| "here".to_string()));
-                if let Some(help) = d.help.clone() {
-                    diag = diag.help(lowercase_first(help));
-                }
-                diags.push(diag);
-            }
-            if !reported {
-                diags.push(
-                    Diagnostic::new(
-                        &codes::KDL_SYNTAX,
-                        Span::new(file, 0, 0),
-                        "invalid KDL syntax",
-                    )
-                    .label("in this file"),
-                );
-            }
+            let found: Vec<SyntaxError> = err
+                .diagnostics
+                .iter()
+                .map(|d| SyntaxError {
+                    start: d.span.offset(),
+                    end: d.span.offset() + d.span.len(),
+                    message: d.message.clone().unwrap_or_default(),
+                    help: d.help.clone(),
+                })
+                .collect();
+            diags.push(explain_syntax_error(file, text, &found));
             None
         }
+    }
+}
+
+/// One error as the `kdl` parser reports it.
+#[derive(Debug, Clone)]
+struct SyntaxError {
+    start: usize,
+    end: usize,
+    message: String,
+    help: Option<String>,
+}
+
+/// Turns the `kdl` parser's errors for one file into one diagnostic: the first real
+/// error, in trellis's words.
+///
+/// The parser recovers after an error and reports what follows from it too ("no
+/// closing '}'" for every enclosing block, "expected end of document" at a correct
+/// `}`); those cascades only confuse, so trellis reports the first error that is not
+/// a cascade, narrows spans that cover whole nodes to the token at fault, and
+/// rewrites the parser's messages for the mistakes people make most (KDL v1
+/// keywords and raw strings, values without a space between them).
+fn explain_syntax_error(file: FileId, text: &str, found: &[SyntaxError]) -> Diagnostic {
+    let is_cascade = |e: &SyntaxError| {
+        e.message.starts_with("No closing '}'")
+            || e.message.starts_with("Closing '}' was not found")
+    };
+    let mut chosen: Vec<SyntaxError> = found
+        .iter()
+        .filter(|e| !is_cascade(e))
+        .map(|e| narrow(text, e))
+        .collect();
+    if chosen.is_empty() {
+        chosen = found
+            .iter()
+            .filter(|e| e.message.starts_with("No closing '}'"))
+            .cloned()
+            .collect();
+    }
+    chosen.sort_by_key(|e| (e.start, e.end));
+    let Some(err) = chosen.into_iter().next() else {
+        return Diagnostic::new(
+            &codes::KDL_SYNTAX,
+            Span::new(file, 0, 0),
+            "invalid KDL syntax",
+        )
+        .label("in this file");
+    };
+    let token = text.get(err.start..err.end).unwrap_or("").trim();
+    let span = Span::new(file, err.start, err.end);
+    let diag = |message: String, label: &str| {
+        Diagnostic::new(&codes::KDL_SYNTAX, span, message).label(label)
+    };
+    let keyword = |t: &str| matches!(t, "true" | "false" | "null" | "inf" | "-inf" | "nan");
+    let m = err.message.as_str();
+    if m.starts_with("No closing '}'") {
+        return diag("this `{` is never closed".into(), "opened here")
+            .help("add the matching `}` at the end of the block");
+    }
+    if m.starts_with("Expected end of document") {
+        if token.starts_with('}') {
+            return diag("this `}` closes no open block".into(), "unmatched `}`")
+                .help("remove it, or look for a missing `{` above");
+        }
+        let shown: String = token.chars().take(20).collect();
+        return diag(format!("unexpected `{shown}`"), "not expected here")
+            .help("each node is a name, then its arguments and key=value properties, then an optional `{ }` block");
+    }
+    if m.starts_with("Expected property value") {
+        let key = token.trim_end_matches('=');
+        return diag(
+            format!("property `{key}` has no value"),
+            "value missing after `=`",
+        )
+        .help(format!("write a value after the `=`, e.g. {key}=\"...\""));
+    }
+    if keyword(token) {
+        return diag(
+            format!("`{token}` is not a value in KDL version 2"),
+            "bare keyword",
+        )
+        .help(format!("KDL v2 writes keywords with `#`: #{token}"));
+    }
+    if token.starts_with("r\"") || token.starts_with("r#") {
+        return diag(
+            "`r\"...\"` raw strings are KDL version 1 syntax".into(),
+            "KDL v1 raw string",
+        )
+        .help("KDL v2 writes raw strings as #\"...\"#, e.g. #\"C:\\AksHci\"#");
+    }
+    if err
+        .help
+        .as_deref()
+        .is_some_and(|h| h.contains("Did you want a space"))
+    {
+        return diag(
+            "two values without a space between them".into(),
+            "add a space",
+        )
+        .help("separate arguments and properties with spaces");
+    }
+    if m.starts_with("Expected quoted string") && token.contains('\\') {
+        return diag("invalid escape sequence in a string".into(), "bad escape")
+            .help("KDL escapes are \\n \\t \\\\ \\\" and \\u{...}; write Windows paths as raw strings, #\"C:\\AksHci\"#");
+    }
+    let mut d = diag(lowercase_first(err.message.clone()), "here");
+    if let Some(help) = err.help {
+        d = d.help(lowercase_first(help));
+    }
+    d
+}
+
+/// Narrows a span that covers several tokens (the parser sometimes reports a whole
+/// node) to its last token, which is where the parser gave up.
+fn narrow(text: &str, err: &SyntaxError) -> SyntaxError {
+    let Some(covered) = text.get(err.start..err.end) else {
+        return err.clone();
+    };
+    let trimmed = covered.trim_end();
+    let multi_token = trimmed.contains(char::is_whitespace);
+    if !multi_token
+        || !err.message.starts_with("Expected property value") && !covered.contains('\n')
+    {
+        return err.clone();
+    }
+    let last_start = trimmed.rfind(char::is_whitespace).map_or(0, |i| {
+        i + trimmed
+            .get(i..)
+            .and_then(|t| t.chars().next())
+            .map_or(1, char::len_utf8)
+    });
+    SyntaxError {
+        start: err.start + last_start,
+        end: err.start + trimmed.len(),
+        ..err.clone()
     }
 }
 

@@ -31,13 +31,24 @@ pub fn check_vm_sizes(model: &Model, diags: &mut Diagnostics) {
     let platform = platform();
     for cluster in &model.clusters {
         let sizes = [
-            ("control-plane", &cluster.control_plane.vm_size),
-            ("load-balancer", &cluster.load_balancer.vm_size),
+            (
+                "the control plane".to_string(),
+                &cluster.control_plane.vm_size,
+            ),
+            (
+                "the load balancer".to_string(),
+                &cluster.load_balancer.vm_size,
+            ),
         ]
         .into_iter()
-        .chain(cluster.node_pools.iter().map(|p| ("node pool", &p.vm_size)));
+        .chain(
+            cluster
+                .node_pools
+                .iter()
+                .map(|p| (format!("node pool `{}`", p.name.value), &p.vm_size)),
+        );
         for (what, size) in sizes {
-            check_vm_size(platform, what, size, diags);
+            check_vm_size(platform, &what, size, diags);
         }
     }
 }
@@ -63,7 +74,7 @@ fn check_vm_size(
         Diagnostic::new(
             &codes::UNKNOWN_VM_SIZE,
             size.span,
-            format!("AksHci offers no VM size `{}` (for the {what})", size.value),
+            format!("AksHci offers no VM size `{}` (for {what})", size.value),
         )
         .label("unknown VM size")
         .help(help),

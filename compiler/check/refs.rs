@@ -114,15 +114,26 @@ impl<'m> Names<'m> {
         diag = match did_you_mean(&reference.value, names.iter().copied()) {
             Some(best) => diag.help(format!("did you mean `{best}`? declared: {listed}")),
             None if names.is_empty() => diag.help(format!(
-                "no {} is declared{place}; declare `{} \"{}\"`",
+                "no {} is declared{place}; declare `{}`",
                 kind.noun(),
-                kind.noun(),
-                reference.value
+                declaration_example(kind, scope, &reference.value)
             )),
             None => diag.help(format!("declared {}s: {listed}", kind.noun())),
         };
         diags.push(diag);
     }
+}
+
+/// `workload "web" cluster="shop" namespace="shop"`: how to declare what is missing.
+fn declaration_example(kind: DeclKind, scope: &Scope, name: &str) -> String {
+    let mut out = format!("{} \"{name}\"", kind.noun());
+    if let Some(cluster) = &scope.cluster {
+        out.push_str(&format!(" cluster=\"{cluster}\""));
+    }
+    if let Some(namespace) = &scope.namespace {
+        out.push_str(&format!(" namespace=\"{namespace}\""));
+    }
+    out
 }
 
 fn list_names(names: &[&str]) -> String {

@@ -123,6 +123,9 @@ codes! {
     INVALID_TEXT "TR0222" "invalid-text" Error
         "a string with characters that are unsafe in generated files"
         help "remove control characters, line breaks and bidirectional-text controls";
+    INVALID_HTTP_PATH "TR0223" "invalid-http-path" Error
+        "an HTTP path that Kubernetes would reject"
+        help "write an absolute path starting with \"/\", without spaces (percent-encode them as %20)";
 
     DUPLICATE_DECLARATION "TR0301" "duplicate-declaration" Error
         "two declarations with the same name in the same scope"

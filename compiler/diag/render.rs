@@ -40,7 +40,11 @@ pub fn render_text(diags: &[Diagnostic], sources: &Sources, style: TextStyle) ->
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(style.width)
         .with_links(false)
-        .with_urls(false);
+        .with_urls(false)
+        // Wrap at spaces only: never split `kube-public` or `[A-Za-z0-9._-]`.
+        .with_word_splitter(textwrap::WordSplitter::NoHyphenation)
+        .with_word_separator(textwrap::WordSeparator::AsciiSpace)
+        .with_break_words(false);
     let mut out = String::new();
     for diag in diags {
         let report = Report::new(diag, sources);

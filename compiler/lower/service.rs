@@ -27,6 +27,11 @@ pub(crate) fn lower_service(lx: &mut Lowerer<'_>, item: &Item) {
         None => Spanned::new(ServiceType::ClusterIp, name.span),
     };
     let type_span = item.child("type").map_or(name.span, |t| t.name_span);
+    let type_label = if item.child("type").is_some() {
+        "type declared here"
+    } else {
+        "ClusterIP by default (no `type`)"
+    };
     let ty = kind.value.as_str();
     let mut ok = true;
     let ports: Vec<&Item> = item.children_named("port").collect();
@@ -65,7 +70,7 @@ pub(crate) fn lower_service(lx: &mut Lowerer<'_>, item: &Item) {
                 e.name_span,
                 format!("`external-name` needs type \"ExternalName\", but the service is {ty}"),
                 type_span,
-                "type declared here",
+                type_label,
                 "remove `external-name`, or make the service `type \"ExternalName\"`",
             );
             ok = false;
@@ -93,7 +98,7 @@ pub(crate) fn lower_service(lx: &mut Lowerer<'_>, item: &Item) {
                     o.name_span,
                     format!("`{other}` applies to LoadBalancer services, but the service is {ty}"),
                     type_span,
-                    "type declared here",
+                    type_label,
                     "remove it, or make the service `type \"LoadBalancer\"`",
                 );
                 ok = false;
@@ -107,7 +112,7 @@ pub(crate) fn lower_service(lx: &mut Lowerer<'_>, item: &Item) {
                     np.span,
                     "a ClusterIP service has no node port".to_string(),
                     type_span,
-                    "type declared here",
+                    type_label,
                     "remove `node-port`, or make the service `type \"NodePort\"` or \"LoadBalancer\"",
                 );
                 ok = false;

@@ -268,9 +268,18 @@ impl ShapeCx<'_> {
     }
 
     fn shape_children(&mut self, node: &KdlNode, spec: &'static NodeSpec, item: &mut Item) {
+        // Unknown children and properties: a misspelt required setting is reported
+        // once, as unknown, and not a second time as missing.
+        let mut misplaced: Vec<&str> = node
+            .entries()
+            .iter()
+            .filter_map(|e| e.name().map(|n| n.value()))
+            .filter(|k| spec.prop(k).is_none() && spec.free_props.is_none())
+            .collect();
         for child in node.iter_children() {
             let name = child.name().value();
             let Some(child_spec) = spec.child(name) else {
+                misplaced.push(name);
                 let candidates = spec.children.iter().map(|c| c.node.name);
                 self.unknown_node(name, self.span(child.name().span()), Some(spec), candidates);
                 item.complete = false;
@@ -302,7 +311,11 @@ impl ShapeCx<'_> {
             occurs,
         } in spec.children
         {
+            let misspelt = misplaced
+                .iter()
+                .any(|m| *m == child.name || did_you_mean(m, [child.name]).is_some());
             if occurs.required()
+                && !misspelt
                 && item.child(child.name).is_none()
                 && !node.iter_children().any(|c| c.name().value() == child.name)
             {

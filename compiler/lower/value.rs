@@ -101,7 +101,9 @@ pub fn lower_value(
     diags: &mut Diagnostics,
 ) -> Option<Spanned<Value>> {
     if let Some((annotation, ann_span)) = site.annotation {
-        if !ty.annotations().contains(&annotation) {
+        let plain_string =
+            annotation == "string" && wants_string(ty) && matches!(raw, KdlValue::String(_));
+        if !ty.annotations().contains(&annotation) && !plain_string {
             let help = if ty.annotations().is_empty() {
                 "remove the annotation; this value takes none".to_string()
             } else {
@@ -160,7 +162,7 @@ pub fn lower_value(
                     Diagnostic::new(
                         &codes::NUMBER_OUT_OF_RANGE,
                         span,
-                        format!("{} is {i}, outside {min}..={max}", site.what),
+                        format!("{} is {i}, outside the range {min} to {max}", site.what),
                     )
                     .label(format!("must be from {min} to {max}"))
                     .help(format!("use a number from {min} to {max}")),
@@ -268,8 +270,12 @@ fn lower_string(ty: Ty, s: &str, site: &ValueSite<'_>, diags: &mut Diagnostics) 
         Ty::PortOrName | Ty::PortName => match validate_port_name(s) {
             Ok(()) => Some(Value::Str(s.to_string())),
             Err(why) => {
-                let help = s.parse::<u16>().ok().map(|_| "write a port number without quotes".to_string());
-                fail(diags, &codes::INVALID_PORT, format!("`{s}` is not a valid port name: {why}"), "invalid port name", help)
+                let help = if s.parse::<u16>().is_ok() {
+                    "write a port number without quotes".to_string()
+                } else {
+                    "a port name has at most 15 lowercase letters, digits and '-', with at least one letter, e.g. \"http\" or \"grpc-web\"".to_string()
+                };
+                fail(diags, &codes::INVALID_PORT, format!("`{s}` is not a valid port name: {why}"), "invalid port name", Some(help))
             }
         },
         Ty::DnsName | Ty::Host => {
@@ -312,9 +318,9 @@ fn lower_string(ty: Ty, s: &str, site: &ValueSite<'_>, diags: &mut Diagnostics) 
         },
         Ty::HttpPath => {
             if !s.starts_with('/') {
-                fail(diags, &codes::WRONG_VALUE_TYPE, format!("{} `{s}` does not start with \"/\"", site.what), "expected a path starting with \"/\"", Some(format!("write \"/{s}\"")))
+                fail(diags, &codes::INVALID_HTTP_PATH, format!("the path `{s}` does not start with \"/\""), "expected a path starting with \"/\"", Some(format!("write \"/{s}\"")))
             } else if s.chars().any(char::is_whitespace) {
-                fail(diags, &codes::WRONG_VALUE_TYPE, format!("{} `{s}` contains whitespace", site.what), "whitespace in a path", Some("percent-encode spaces as %20".into()))
+                fail(diags, &codes::INVALID_HTTP_PATH, format!("the path `{s}` contains whitespace"), "whitespace in a path", Some("percent-encode spaces as %20".into()))
             } else {
                 Some(Value::Str(s.to_string()))
             }
@@ -327,7 +333,7 @@ fn lower_string(ty: Ty, s: &str, site: &ValueSite<'_>, diags: &mut Diagnostics) 
             if !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 Some(Value::Str(s.to_string()))
             } else {
-                fail(diags, &codes::WRONG_VALUE_TYPE, format!("`{s}` is not a VM size name"), "expected letters, digits and '_'", Some("use a size from Get-AksHciVmSize, e.g. \"Standard_A4_v2\"".into()))
+                fail(diags, &codes::UNKNOWN_VM_SIZE, format!("`{s}` is not a VM size name"), "expected letters, digits and '_'", Some("use a size from Get-AksHciVmSize, e.g. \"Standard_A4_v2\"".into()))
             }
         }
         Ty::Int { .. } | Ty::Bool | Ty::Port => None,
@@ -480,7 +486,11 @@ pub fn validate_port_name(s: &str) -> Result<(), String> {
         .chars()
         .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
     {
-        return Err(format!("it contains '{}'", c.escape_default()));
+        return Err(if c.is_ascii_uppercase() {
+            "it contains uppercase letters".into()
+        } else {
+            format!("it contains '{}'", c.escape_default())
+        });
     }
     if !s.chars().any(|c| c.is_ascii_lowercase()) {
         return Err("it has no letter".into());
