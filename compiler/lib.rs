@@ -5,8 +5,10 @@
 //!                                              │ lower (schema shape, typed values)
 //!                                              ▼
 //!                         Model (+ declarations, every value spanned)
-//!                                              │ check (names, references, platform)
-//!                                              ▼
+//!                                              │ check (names, references, addresses,
+//!                                              ▼        services, platform; trellis.lock)
+//!                                         alloc (addresses, node ports) ──▶ trellis.lock
+//!                                              │
 //!                          diagnostics ──render──▶ terminal text │ JSON
 //! ```
 //!
@@ -23,10 +25,12 @@
 // Compiler code reports problems; it never unwraps or indexes out of bounds.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+pub mod alloc;
 pub mod check;
 pub mod diag;
 pub mod fmt;
 pub mod load;
+pub mod lock;
 pub mod lower;
 pub mod model;
 pub mod parse;
@@ -50,6 +54,10 @@ pub struct Options {
 pub struct Compilation {
     /// The model; partial when lowering failed somewhere.
     pub model: Model,
+    /// The project's `trellis.lock`, as read.
+    pub lock: Option<lock::Lock>,
+    /// Every allocated address and port; `None` when the project has errors.
+    pub allocation: Option<alloc::Allocation>,
     /// Every diagnostic, sorted by file, offset and code.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -66,12 +74,19 @@ pub fn compile(sources: &Sources, load_diags: Diagnostics, options: &Options) ->
     let skip: Vec<source::FileId> = load_diags.iter().map(|d| d.span.file).collect();
     let mut diags = load_diags;
     let parsed = parse::parse_all(sources, &skip, &mut diags);
+    let lock = lock::read_from(sources, &mut diags);
     let model = lower::lower(&parsed, sources, &mut diags);
-    check::check(&model, &mut diags);
+    check::check(&model, lock.as_ref(), &mut diags);
+    let allocation =
+        (!diags.has_errors()).then(|| alloc::allocate(&model, lock.as_ref(), &mut diags));
     let mut diagnostics = diags.into_sorted();
     // A file that did not parse may hold the declarations other files refer to, so
     // its syntax error is the only thing to say about those references.
-    if parsed.len() < sources.len() {
+    let n_sources = sources
+        .iter()
+        .filter(|(_, f)| f.kind == source::SourceKind::Kdl)
+        .count();
+    if parsed.len() < n_sources {
         diagnostics.retain(|d| !std::ptr::eq(d.code, &diag::codes::UNRESOLVED_REFERENCE));
     }
     if options.deny_warnings {
@@ -79,7 +94,12 @@ pub fn compile(sources: &Sources, load_diags: Diagnostics, options: &Options) ->
             d.severity = Severity::Error;
         }
     }
-    Compilation { model, diagnostics }
+    Compilation {
+        model,
+        lock,
+        allocation,
+        diagnostics,
+    }
 }
 
 /// Compiles in-memory text as a one-file project, for tests and tools.

@@ -56,6 +56,7 @@ pub fn load(path: &Path, skip: &[PathBuf]) -> Result<Project, LoadError> {
         let display = path.to_string_lossy().replace('\\', "/");
         read_into(path, display, &mut sources, &mut diagnostics)?;
         let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        read_lock(&root, &mut sources, &mut diagnostics)?;
         return Ok(Project {
             root,
             sources,
@@ -119,11 +120,44 @@ pub fn load(path: &Path, skip: &[PathBuf]) -> Result<Project, LoadError> {
     for (rel, full) in files {
         read_into(&full, rel, &mut sources, &mut diagnostics)?;
     }
+    read_lock(path, &mut sources, &mut diagnostics)?;
     Ok(Project {
         root: path.to_path_buf(),
         sources,
         diagnostics,
     })
+}
+
+/// Reads `ROOT/trellis.lock` when it exists, as the project's lock file.
+fn read_lock(root: &Path, sources: &mut Sources, diagnostics: &mut Diagnostics) -> Result<(), LoadError> {
+    let path = root.join(crate::lock::LOCK_FILE);
+    if !path.is_file() {
+        return Ok(());
+    }
+    let io_err = |e: std::io::Error| LoadError {
+        path: path.clone(),
+        message: io_message(&e),
+    };
+    let len = std::fs::metadata(&path).map_err(io_err)?.len();
+    let bytes = if len > MAX_FILE_BYTES {
+        Vec::new()
+    } else {
+        std::fs::read(&path).map_err(io_err)?
+    };
+    let text = String::from_utf8(bytes);
+    let valid = text.is_ok() && len <= MAX_FILE_BYTES;
+    let id = sources.add_lock(crate::lock::LOCK_FILE, text.unwrap_or_default());
+    if !valid {
+        diagnostics.push(
+            Diagnostic::new(
+                &codes::MALFORMED_LOCK,
+                Span::new(id, 0, 0),
+                "trellis.lock is not a UTF-8 text file of at most 16 MiB".to_string(),
+            )
+            .label("this file"),
+        );
+    }
+    Ok(())
 }
 
 fn read_into(

@@ -22,6 +22,7 @@ Examples:
   trellis check examples/quickstart
   trellis check examples/quickstart --format json
   trellis build examples/quickstart -o out/
+  trellis plan examples/quickstart
   trellis fmt examples/ --check
   trellis explain TR0201";
 
@@ -81,6 +82,9 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Show what a build would change in trellis.lock, without writing anything
+    #[command(after_help = "Example:\n  trellis plan examples/quickstart")]
+    Plan(CheckArgs),
     /// Print the long explanation of a diagnostic code
     #[command(after_help = "Example:\n  trellis explain TR0201\n  trellis explain unknown-node")]
     Explain {
@@ -114,6 +118,7 @@ fn run(cli: Cli) -> u8 {
             let out = output.unwrap_or_else(|| default_output(&check.path));
             run_check(&check, Some(&out))
         }
+        Command::Plan(args) => run_plan(&args),
         Command::Fmt { path, check } => run_fmt(&path, check),
         Command::Explain { code } => run_explain(&code),
     }
@@ -157,10 +162,125 @@ fn run_check(args: &CheckArgs, output: Option<&Path>) -> u8 {
     if compilation.has_errors() {
         return 1;
     }
-    if output.is_some() {
-        // The emitters arrive with later work; until then `build` checks and writes
-        // nothing, and says so.
-        eprintln!("note: no emitters yet; nothing written");
+    let (Some(_), Some(alloc)) = (output, &compilation.allocation) else {
+        return 0;
+    };
+    // `build`: record the allocation, then say what it holds.
+    let lock_path = project.root.join(trellis::lock::LOCK_FILE);
+    let text = trellis::lock::render(alloc);
+    let unchanged = project
+        .sources
+        .lock()
+        .is_some_and(|(_, file)| file.text == text);
+    if !unchanged {
+        if let Err(e) = write_atomically(&lock_path, &text) {
+            return io_failure(format!("{}: {e}", lock_path.display()));
+        }
+    }
+    if matches!(args.format, Format::Text) {
+        print!("{}", summary(alloc, unchanged));
+        // The emitters arrive with later work; until then `build` writes only the
+        // lock, and says so.
+        eprintln!("note: no emitters yet; only trellis.lock is written");
+    }
+    0
+}
+
+/// A short account of the allocation: what is new, and where everything is.
+fn summary(alloc: &trellis::alloc::Allocation, unchanged: bool) -> String {
+    use trellis::alloc::{AllocKey, Origin};
+    let origins = alloc
+        .addresses
+        .iter()
+        .map(|a| a.origin)
+        .chain(alloc.node_ports.iter().map(|p| p.origin));
+    let (mut new, mut kept, mut pinned) = (0, 0, 0);
+    for origin in origins {
+        match origin {
+            Origin::New => new += 1,
+            Origin::Locked => kept += 1,
+            Origin::Pinned => pinned += 1,
+        }
+    }
+    let mut out = format!(
+        "allocated: {new} new, {kept} kept from trellis.lock, {pinned} pinned ({})\n",
+        if unchanged { "trellis.lock unchanged" } else { "trellis.lock written" }
+    );
+    // Node VMs are summarised per cluster; everything else gets a line.
+    let mut nodes: std::collections::BTreeMap<String, (usize, std::net::IpAddr, std::net::IpAddr)> =
+        std::collections::BTreeMap::new();
+    let mut lines = Vec::new();
+    for a in &alloc.addresses {
+        let owner = a.key.cluster().unwrap_or("(host)").to_string();
+        match &a.key {
+            AllocKey::HostNode(_)
+            | AllocKey::ControlPlane(..)
+            | AllocKey::Worker(..)
+            | AllocKey::Upgrade(..)
+            | AllocKey::LoadBalancer(..) => {
+                let entry = nodes.entry(owner).or_insert((0, a.address, a.address));
+                entry.0 += 1;
+                entry.1 = entry.1.min(a.address);
+                entry.2 = entry.2.max(a.address);
+            }
+            key => lines.push((a.key.cluster().unwrap_or("").to_string(), format!("{:<15} {}", a.address, key.describe()))),
+        }
+    }
+    for (owner, (count, lo, hi)) in nodes {
+        let cluster = if owner == "(host)" { String::new() } else { owner.clone() };
+        let whose = if owner == "(host)" { "the AKS host".to_string() } else { format!("cluster `{owner}`") };
+        lines.push((cluster, format!("{:<15} {count} node addresses of {whose} ({lo} to {hi})", "")));
+    }
+    for p in &alloc.node_ports {
+        lines.push((p.cluster.clone(), format!("{:<15} {}", format!(":{}", p.node_port), p.key.describe())));
+    }
+    lines.sort();
+    for (_, line) in lines {
+        out.push_str("  ");
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn run_plan(args: &CheckArgs) -> u8 {
+    let project = match load_project(&args.path, &[]) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let options = trellis::Options {
+        deny_warnings: args.deny_warnings,
+    };
+    let compilation = trellis::compile(&project.sources, project.diagnostics, &options);
+    report(&compilation.diagnostics, &project.sources, args.format);
+    if compilation.has_errors() {
+        return 1;
+    }
+    let Some(alloc) = &compilation.allocation else {
+        return 0;
+    };
+    let lock = compilation.lock.clone().unwrap_or_default();
+    let changes = trellis::lock::diff(&lock, alloc);
+    if changes.is_empty() {
+        println!("no changes: trellis.lock is up to date");
+        return 0;
+    }
+    println!(
+        "a build would change trellis.lock in {} place{}:",
+        changes.len(),
+        if changes.len() == 1 { "" } else { "s" }
+    );
+    for change in changes {
+        use trellis::lock::Change;
+        let line = match change {
+            Change::Added { key, value } => format!("+ {value:<36} {}", key.describe()),
+            Change::Removed { key, value } => format!("- {value:<36} {}", key.describe()),
+            Change::Moved { key, from, to } => format!("~ {to:<36} {} (was {from})", key.describe()),
+            Change::Plugin { cluster, from, to } => {
+                format!("! cluster `{cluster}` plugin {from:?} -> {to:?} (re-creates the cluster)")
+            }
+        };
+        println!("  {}", line.trim_end());
     }
     0
 }

@@ -28,7 +28,7 @@ pub struct ParsedFile {
 pub fn parse_all(sources: &Sources, skip: &[FileId], diags: &mut Diagnostics) -> Vec<ParsedFile> {
     let mut parsed = Vec::new();
     for (id, file) in sources.iter() {
-        if skip.contains(&id) {
+        if skip.contains(&id) || file.kind != crate::source::SourceKind::Kdl {
             continue;
         }
         if let Some(doc) = parse_file(id, &file.text, diags) {

@@ -72,7 +72,15 @@ impl<T: fmt::Display> fmt::Display for Spanned<T> {
 pub struct SourceFile {
     pub path: String,
     pub text: String,
+    pub kind: SourceKind,
     line_starts: Vec<usize>,
+}
+
+/// What a file is: a trellis source, or the project's lock file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    Kdl,
+    Lock,
 }
 
 impl SourceFile {
@@ -83,6 +91,7 @@ impl SourceFile {
         SourceFile {
             path: path.into(),
             text,
+            kind: SourceKind::Kdl,
             line_starts,
         }
     }
@@ -129,6 +138,20 @@ impl Sources {
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
         self.files.push(SourceFile::new(path, text));
         id
+    }
+
+    /// Adds the project's lock file (`trellis.lock`).
+    pub fn add_lock(&mut self, path: impl Into<String>, text: impl Into<String>) -> FileId {
+        let id = self.add(path, text);
+        if let Some(file) = self.files.last_mut() {
+            file.kind = SourceKind::Lock;
+        }
+        id
+    }
+
+    /// The lock file, if the project has one.
+    pub fn lock(&self) -> Option<(FileId, &SourceFile)> {
+        self.iter().find(|(_, f)| f.kind == SourceKind::Lock)
     }
 
     pub fn get(&self, id: FileId) -> Option<&SourceFile> {

@@ -107,7 +107,7 @@ fn json_related_spans_point_into_other_files() {
     write(
         dir.path(),
         "c.kdl",
-        "network \"corp\" { switch \"External\"; vips \"10.0.0.1\" \"10.0.0.9\" }\ncluster \"shop\" { network \"corp\"; node-pool \"linux\" }\n",
+        "network \"corp\" { switch \"External\"; mode \"dhcp\"; vips \"10.0.0.1\" \"10.0.0.9\" }\ncluster \"shop\" { network \"corp\"; node-pool \"linux\" }\n",
     );
     let out = trellis(&["check", ".", "--format", "json"], Some(dir.path()));
     assert_eq!(code(&out), 1);
@@ -130,7 +130,7 @@ fn warnings_pass_unless_denied() {
     write(
         dir.path(),
         "p.kdl",
-        "network \"corp\" { switch \"External\"; vips \"10.0.0.1\" \"10.0.0.9\" }\ncluster \"old\" { network \"corp\"; plugin \"flannel\"; node-pool \"linux\" }\n",
+        "network \"corp\" { switch \"External\"; mode \"dhcp\"; vips \"10.0.0.1\" \"10.0.0.9\" }\ncluster \"old\" { network \"corp\"; plugin \"flannel\"; node-pool \"linux\" }\n",
     );
     let out = trellis(&["check", "."], Some(dir.path()));
     assert_eq!(code(&out), 0);
@@ -190,7 +190,7 @@ fn hidden_folders_and_the_output_folder_are_not_loaded() {
     write(
         dir.path(),
         "ok.kdl",
-        "network \"corp\" { switch \"External\"; vips \"10.0.0.1\" \"10.0.0.9\" }\n",
+        "network \"corp\" { switch \"External\"; mode \"dhcp\"; vips \"10.0.0.1\" \"10.0.0.9\" }\n",
     );
     for sub in [".git", "out", "target"] {
         std::fs::create_dir(dir.path().join(sub)).expect("mkdir");

@@ -213,20 +213,26 @@ fn check_network_settings(net: &Network, diags: &mut Diagnostics) {
                 ("dns", net.dns.is_empty(), "dns \"10.20.0.10\""),
                 ("node-ips", net.node_ips.is_none(), "node-ips \"10.20.1.0\" \"10.20.1.255\""),
             ];
-            for (setting, absent, example) in missing {
-                if absent {
-                    diags.push(
-                        Diagnostic::new(
-                            &codes::MISSING_SETTING,
-                            net.name.span,
-                            format!("static network `{name}` has no `{setting}`"),
-                        )
-                        .label(format!("needs `{setting}`"))
-                        .help(format!(
-                            "add `{example}`; a static network needs prefix, gateway, dns and node-ips (or write `mode \"dhcp\"`)"
-                        )),
-                    );
-                }
+            let absent: Vec<(&str, &str)> = missing
+                .iter()
+                .filter(|(_, absent, _)| *absent)
+                .map(|(setting, _, example)| (*setting, *example))
+                .collect();
+            if !absent.is_empty() {
+                let names: Vec<String> = absent.iter().map(|(s, _)| format!("`{s}`")).collect();
+                let examples: Vec<&str> = absent.iter().map(|(_, e)| *e).collect();
+                diags.push(
+                    Diagnostic::new(
+                        &codes::MISSING_SETTING,
+                        net.name.span,
+                        format!("static network `{name}` has no {}", join_and(&names)),
+                    )
+                    .label("static (the default mode)")
+                    .help(format!(
+                        "add `{}`; a static network needs prefix, gateway, dns and node-ips (or write `mode \"dhcp\"`)",
+                        examples.join("; ")
+                    )),
+                );
             }
         }
         NetworkMode::Dhcp => {
@@ -389,4 +395,12 @@ fn cidr_overlap(cluster: &Cluster, mine: &Interval, other: &Interval) -> Diagnos
     .label("overlaps")
     .related(other.span, other.what.clone())
     .help("pods could not reach those addresses: move the network or pool out of the cluster's pod (10.244.0.0/16) and service (10.96.0.0/12) ranges")
+}
+
+fn join_and(items: &[String]) -> String {
+    match items.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
 }

@@ -17,10 +17,11 @@ mod refs;
 pub mod services;
 
 use crate::diag::Diagnostics;
+use crate::lock::Lock;
 use crate::model::Model;
 
-/// Runs every check on the model.
-pub fn check(model: &Model, diags: &mut Diagnostics) {
+/// Runs every check on the model; `lock` is the previous build's `trellis.lock`.
+pub fn check(model: &Model, lock: Option<&Lock>, diags: &mut Diagnostics) {
     refs::check_duplicates(model, diags);
     refs::check_references(model, diags);
     platform::check_plugins(model, diags);
@@ -31,4 +32,7 @@ pub fn check(model: &Model, diags: &mut Diagnostics) {
     services::check_service_addresses(model, diags);
     services::check_node_ports(model, diags);
     services::check_shared_network_hazard(model, diags);
+    if let Some(lock) = lock {
+        platform::check_plugin_changes(model, lock, diags);
+    }
 }

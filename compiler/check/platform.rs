@@ -154,3 +154,33 @@ pub fn check_capabilities(model: &Model, diags: &mut Diagnostics) {
         }
     }
 }
+
+/// The network plugin of a deployed cluster (recorded in `trellis.lock`) cannot
+/// change, unless the cluster is marked `recreate #true`.
+pub fn check_plugin_changes(model: &Model, lock: &crate::lock::Lock, diags: &mut Diagnostics) {
+    for cluster in &model.clusters {
+        let Some(locked) = lock.plugins.get(&cluster.name.value) else {
+            continue;
+        };
+        if locked.plugin == cluster.plugin.value || cluster.recreate {
+            continue;
+        }
+        let name = |p: Plugin| match p {
+            Plugin::Calico => "calico",
+            Plugin::Flannel => "flannel",
+        };
+        diags.push(
+            Diagnostic::new(
+                &codes::PLUGIN_CHANGED,
+                cluster.plugin.span,
+                format!(
+                    "cluster `{}` was deployed with {}, and a network plugin cannot change after deployment",
+                    cluster.name.value,
+                    name(locked.plugin)
+                ),
+            )
+            .label(format!("now {}", name(cluster.plugin.value)))
+            .related(locked.span, format!("deployed with {} (trellis.lock)", name(locked.plugin))),
+        );
+    }
+}

@@ -301,7 +301,10 @@ impl ShapeCx<'_> {
                 }
             }
             let child_item = self.shape(child, child_spec.node);
-            if !child_item.complete && child_spec.occurs.required() {
+            // A broken child, even an optional one, leaves the declaration out of the
+            // model: lowering it with a default in place of the broken value would
+            // only produce follow-on errors about a value the user never wrote.
+            if !child_item.complete {
                 item.complete = false;
             }
             item.children.push(child_item);

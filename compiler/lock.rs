@@ -1,0 +1,295 @@
+//! `trellis.lock`: the allocations of the last build, so the next one keeps them.
+//!
+//! A KDL file in the project folder, written by `trellis build` and meant to be
+//! committed. One line per fact, sorted, so diffs are readable:
+//!
+//! ```kdl
+//! version 1
+//! cluster "shop" plugin="calico"
+//! address "10.20.2.255" network="corp" for="service/shop/shop/web"
+//! node-port 30000 cluster="shop" for="service/shop/shop/web/80/TCP"
+//! ```
+//!
+//! Reading never fails: a malformed entry is TR0105 and is ignored (its value will
+//! be allocated afresh). Writing renders an `Allocation`; `read(render(a))` gives
+//! back every entry of `a`.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use kdl::{KdlDocument, KdlNode};
+
+use crate::alloc::{AllocKey, Allocation};
+use crate::diag::{codes, Diagnostic, Diagnostics};
+use crate::model::Plugin;
+use crate::source::{FileId, Sources, Span};
+
+/// The lock file's name, in the project folder.
+pub const LOCK_FILE: &str = "trellis.lock";
+
+/// The lock format's version; a lock of another version is refused (TR0105).
+pub const LOCK_VERSION: i128 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockedPlugin {
+    pub plugin: Plugin,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockedAddress {
+    pub network: String,
+    pub address: IpAddr,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockedPort {
+    pub cluster: String,
+    pub node_port: u16,
+    pub span: Span,
+}
+
+/// What `trellis.lock` records.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lock {
+    pub plugins: BTreeMap<String, LockedPlugin>,
+    pub addresses: BTreeMap<AllocKey, LockedAddress>,
+    pub node_ports: BTreeMap<AllocKey, LockedPort>,
+}
+
+impl Lock {
+    /// The locked address of `key`, if it was allocated on `network`.
+    pub fn address(&self, key: &AllocKey, network: &str) -> Option<IpAddr> {
+        self.addresses
+            .get(key)
+            .filter(|a| a.network == network)
+            .map(|a| a.address)
+    }
+
+    /// The locked node port of `key`, if it was allocated in `cluster`.
+    pub fn node_port(&self, key: &AllocKey, cluster: &str) -> Option<u16> {
+        self.node_ports
+            .get(key)
+            .filter(|p| p.cluster == cluster)
+            .map(|p| p.node_port)
+    }
+}
+
+/// Reads the project's lock file, if `sources` has one.
+pub fn read_from(sources: &Sources, diags: &mut Diagnostics) -> Option<Lock> {
+    let (id, file) = sources.lock()?;
+    Some(read(id, &file.text, diags))
+}
+
+/// Reads a lock file's text. Malformed entries are reported (TR0105) and skipped.
+pub fn read(file: FileId, text: &str, diags: &mut Diagnostics) -> Lock {
+    let mut lock = Lock::default();
+    let doc = match KdlDocument::parse_v2(text) {
+        Ok(doc) => doc,
+        Err(err) => {
+            let span = err
+                .diagnostics
+                .first()
+                .map_or(Span::new(file, 0, 0), |d| Span::from_miette(file, d.span));
+            diags.push(malformed(span, "trellis.lock is not valid KDL".into()));
+            return lock;
+        }
+    };
+    let mut version_seen = false;
+    for node in doc.nodes() {
+        let span = Span::from_miette(file, node.span());
+        let span = Span::new(file, span.start as usize, span.start as usize + node.name().value().len());
+        match node.name().value() {
+            "version" => {
+                version_seen = true;
+                if node.get(0).and_then(|v| v.as_integer()) != Some(LOCK_VERSION) {
+                    diags.push(malformed(
+                        span,
+                        format!("trellis.lock has a version this trellis does not read (it reads version {LOCK_VERSION})"),
+                    ));
+                    return Lock::default();
+                }
+            }
+            "cluster" => match read_plugin(node) {
+                Some((name, plugin)) => {
+                    lock.plugins.insert(name, LockedPlugin { plugin, span });
+                }
+                None => diags.push(malformed(span, "malformed `cluster` entry in trellis.lock".into())),
+            },
+            "address" => match read_address(node) {
+                Some((key, network, address)) => {
+                    lock.addresses.insert(key, LockedAddress { network, address, span });
+                }
+                None => diags.push(malformed(span, "malformed `address` entry in trellis.lock".into())),
+            },
+            "node-port" => match read_port(node) {
+                Some((key, cluster, node_port)) => {
+                    lock.node_ports.insert(key, LockedPort { cluster, node_port, span });
+                }
+                None => diags.push(malformed(span, "malformed `node-port` entry in trellis.lock".into())),
+            },
+            other => diags.push(malformed(span, format!("unknown entry `{other}` in trellis.lock"))),
+        }
+    }
+    if !version_seen && !doc.nodes().is_empty() {
+        diags.push(malformed(Span::new(file, 0, 0), "trellis.lock has no `version` line".into()));
+        return Lock::default();
+    }
+    lock
+}
+
+fn malformed(span: Span, message: String) -> Diagnostic {
+    Diagnostic::new(&codes::MALFORMED_LOCK, span, message).label("in trellis.lock")
+}
+
+fn prop_str<'a>(node: &'a KdlNode, key: &str) -> Option<&'a str> {
+    node.get(key)?.as_string()
+}
+
+fn read_plugin(node: &KdlNode) -> Option<(String, Plugin)> {
+    let name = node.get(0)?.as_string()?.to_string();
+    let plugin = match prop_str(node, "plugin")? {
+        "calico" => Plugin::Calico,
+        "flannel" => Plugin::Flannel,
+        _ => return None,
+    };
+    Some((name, plugin))
+}
+
+fn read_address(node: &KdlNode) -> Option<(AllocKey, String, IpAddr)> {
+    let address = node.get(0)?.as_string()?.parse().ok()?;
+    let network = prop_str(node, "network")?.to_string();
+    let key = AllocKey::parse(prop_str(node, "for")?)?;
+    Some((key, network, address))
+}
+
+fn read_port(node: &KdlNode) -> Option<(AllocKey, String, u16)> {
+    let port = u16::try_from(node.get(0)?.as_integer()?).ok()?;
+    let cluster = prop_str(node, "cluster")?.to_string();
+    let key = AllocKey::parse(prop_str(node, "for")?)?;
+    Some((key, cluster, port))
+}
+
+/// Renders an allocation as the text of `trellis.lock`.
+///
+/// Every value written here passed lowering's validation (names are Kubernetes or
+/// AksHci names; addresses and ports are typed), so quoting is plain; `quote` still
+/// escapes `"` and `\` so the file parses whatever a name holds.
+pub fn render(alloc: &Allocation) -> String {
+    let mut out = String::from(
+        "// trellis.lock: the addresses and ports trellis allocated, and each cluster's\n\
+         // network plugin. Written by `trellis build`; commit it, so the next build keeps\n\
+         // every allocation where it is. Delete an entry to let trellis allocate it afresh.\n",
+    );
+    out.push_str(&format!("version {LOCK_VERSION}\n"));
+    for (cluster, plugin) in &alloc.plugins {
+        let plugin = match plugin {
+            Plugin::Calico => "calico",
+            Plugin::Flannel => "flannel",
+        };
+        out.push_str(&format!("cluster {} plugin={}\n", quote(cluster), quote(plugin)));
+    }
+    for a in &alloc.addresses {
+        out.push_str(&format!(
+            "address {} network={} for={}\n",
+            quote(&a.address.to_string()),
+            quote(&a.network),
+            quote(&a.key.to_string())
+        ));
+    }
+    for p in &alloc.node_ports {
+        out.push_str(&format!(
+            "node-port {} cluster={} for={}\n",
+            p.node_port,
+            quote(&p.cluster),
+            quote(&p.key.to_string())
+        ));
+    }
+    out
+}
+
+fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// One difference between the lock and a new allocation, for `trellis plan`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Added { key: AllocKey, value: String },
+    Removed { key: AllocKey, value: String },
+    Moved { key: AllocKey, from: String, to: String },
+    Plugin { cluster: String, from: Plugin, to: Plugin },
+}
+
+/// What writing `alloc` would change in `lock`, sorted by key.
+pub fn diff(lock: &Lock, alloc: &Allocation) -> Vec<Change> {
+    let mut changes = Vec::new();
+    let new_addresses: BTreeMap<&AllocKey, String> = alloc
+        .addresses
+        .iter()
+        .map(|a| (&a.key, format!("{} on network `{}`", a.address, a.network)))
+        .collect();
+    let old_addresses: BTreeMap<&AllocKey, String> = lock
+        .addresses
+        .iter()
+        .map(|(k, a)| (k, format!("{} on network `{}`", a.address, a.network)))
+        .collect();
+    let new_ports: BTreeMap<&AllocKey, String> = alloc
+        .node_ports
+        .iter()
+        .map(|p| (&p.key, format!("node port {}", p.node_port)))
+        .collect();
+    let old_ports: BTreeMap<&AllocKey, String> = lock
+        .node_ports
+        .iter()
+        .map(|(k, p)| (k, format!("node port {}", p.node_port)))
+        .collect();
+    for (old, new) in [(&old_addresses, &new_addresses), (&old_ports, &new_ports)] {
+        for (key, value) in new {
+            match old.get(key) {
+                None => changes.push(Change::Added { key: (*key).clone(), value: value.clone() }),
+                Some(prev) if prev != value => changes.push(Change::Moved {
+                    key: (*key).clone(),
+                    from: prev.clone(),
+                    to: value.clone(),
+                }),
+                Some(_) => {}
+            }
+        }
+        for (key, value) in old {
+            if !new.contains_key(key) {
+                changes.push(Change::Removed { key: (*key).clone(), value: value.clone() });
+            }
+        }
+    }
+    for (cluster, plugin) in &alloc.plugins {
+        if let Some(locked) = lock.plugins.get(cluster) {
+            if locked.plugin != *plugin {
+                changes.push(Change::Plugin {
+                    cluster: cluster.clone(),
+                    from: locked.plugin,
+                    to: *plugin,
+                });
+            }
+        }
+    }
+    changes.sort_by_key(|c| match c {
+        Change::Added { key, .. } | Change::Removed { key, .. } | Change::Moved { key, .. } => {
+            (key.cluster().unwrap_or("").to_string(), key.to_string())
+        }
+        Change::Plugin { cluster, .. } => (cluster.clone(), String::new()),
+    });
+    changes
+}
