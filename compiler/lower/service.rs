@@ -34,6 +34,11 @@ pub(crate) fn lower_service(lx: &mut Lowerer<'_>, item: &Item) {
     };
     let ty = kind.value.as_str();
     let mut ok = true;
+    // A malformed `type` is reported by itself; checking other settings against the
+    // ClusterIP default would only add noise.
+    if item.child("type").is_some() && item.setting_str("type").is_none() {
+        return;
+    }
     let ports: Vec<&Item> = item.children_named("port").collect();
     if kind.value == ServiceType::ExternalName {
         for other in ["select", "port", "address", "internal"] {

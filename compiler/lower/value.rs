@@ -141,7 +141,9 @@ pub fn lower_value(
             ),
         )
         .label(format!("expected {}", ty.describe()));
-        if let (KdlValue::Integer(_) | KdlValue::Float(_), true) = (raw, wants_string(ty)) {
+        if let (KdlValue::Float(_), Ty::PortOrName) = (raw, ty) {
+            diag = diag.help("a port is a whole number from 1 to 65535, or a port name");
+        } else if let (KdlValue::Integer(_) | KdlValue::Float(_), true) = (raw, wants_string(ty)) {
             diag = diag.help("put the value in double quotes");
         } else if let (KdlValue::String(s), Ty::Int { .. } | Ty::Port) = (raw, ty) {
             if s.trim().parse::<i64>().is_ok() {
