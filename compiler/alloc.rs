@@ -114,7 +114,10 @@ impl AllocKey {
             AllocKey::Upgrade(c, i) => format!("upgrade address {i} of cluster `{c}`"),
             AllocKey::Service(c, ns, s) => format!("service `{ns}/{s}` of cluster `{c}`"),
             AllocKey::NodePort(c, ns, s, p, proto) => {
-                format!("port {p}/{} of service `{ns}/{s}` of cluster `{c}`", proto.as_str())
+                format!(
+                    "port {p}/{} of service `{ns}/{s}` of cluster `{c}`",
+                    proto.as_str()
+                )
             }
         }
     }
@@ -179,11 +182,17 @@ pub struct Allocation {
 
 impl Allocation {
     pub fn address(&self, key: &AllocKey) -> Option<IpAddr> {
-        self.addresses.iter().find(|a| &a.key == key).map(|a| a.address)
+        self.addresses
+            .iter()
+            .find(|a| &a.key == key)
+            .map(|a| a.address)
     }
 
     pub fn node_port(&self, key: &AllocKey) -> Option<u16> {
-        self.node_ports.iter().find(|p| &p.key == key).map(|p| p.node_port)
+        self.node_ports
+            .iter()
+            .find(|p| &p.key == key)
+            .map(|p| p.node_port)
     }
 }
 
@@ -204,7 +213,11 @@ pub fn allocate(model: &Model, lock: Option<&Lock>, diags: &mut Diagnostics) -> 
     clusters.sort_by(|a, b| a.name.value.cmp(&b.name.value));
     let mut services: Vec<&crate::model::Service> = model.services.iter().collect();
     services.sort_by(|a, b| {
-        (&a.cluster.value, &a.namespace.value, &a.name.value).cmp(&(&b.cluster.value, &b.namespace.value, &b.name.value))
+        (&a.cluster.value, &a.namespace.value, &a.name.value).cmp(&(
+            &b.cluster.value,
+            &b.namespace.value,
+            &b.name.value,
+        ))
     });
     let mut networks: Vec<&crate::model::Network> = model.networks.iter().collect();
     networks.sort_by(|a, b| a.name.value.cmp(&b.name.value));
@@ -212,7 +225,8 @@ pub fn allocate(model: &Model, lock: Option<&Lock>, diags: &mut Diagnostics) -> 
     for network in networks {
         let net = network.name.value.as_str();
         let host_here = model.hosts.iter().any(|h| h.network.value == net);
-        let on_net: Vec<&&crate::model::Cluster> = clusters.iter().filter(|c| c.network.value == net).collect();
+        let on_net: Vec<&&crate::model::Cluster> =
+            clusters.iter().filter(|c| c.network.value == net).collect();
         // Node IP pool.
         if let (NetworkMode::Static, Some(range)) = (network.mode.value, &network.node_ips) {
             let mut demands = Vec::new();
@@ -221,17 +235,37 @@ pub fn allocate(model: &Model, lock: Option<&Lock>, diags: &mut Diagnostics) -> 
             }
             for cluster in &on_net {
                 let c = &cluster.name.value;
-                demands.extend((0..cluster.control_plane.count.value).map(|i| plain(AllocKey::ControlPlane(c.clone(), i))));
+                demands.extend(
+                    (0..cluster.control_plane.count.value)
+                        .map(|i| plain(AllocKey::ControlPlane(c.clone(), i))),
+                );
                 for pool in &cluster.node_pools {
-                    demands.extend((0..pool.count.value).map(|i| plain(AllocKey::Worker(c.clone(), pool.name.value.clone(), i))));
+                    demands.extend(
+                        (0..pool.count.value).map(|i| {
+                            plain(AllocKey::Worker(c.clone(), pool.name.value.clone(), i))
+                        }),
+                    );
                 }
                 if cluster.load_balancer.sku.value == LbSku::HaProxy {
-                    demands.extend((0..cluster.load_balancer.count.value).map(|i| plain(AllocKey::LoadBalancer(c.clone(), i))));
+                    demands.extend(
+                        (0..cluster.load_balancer.count.value)
+                            .map(|i| plain(AllocKey::LoadBalancer(c.clone(), i))),
+                    );
                 }
-                demands.extend((0..UPGRADE_RESERVE as u32).map(|i| plain(AllocKey::Upgrade(c.clone(), i))));
+                demands.extend(
+                    (0..UPGRADE_RESERVE as u32).map(|i| plain(AllocKey::Upgrade(c.clone(), i))),
+                );
             }
             if let (Some(lo), Some(hi)) = (v4(range.start.value), v4(range.end.value)) {
-                let got = serve(lo, hi, demands, |k| lock.and_then(|l| l.address(k, net)).and_then(v4), range.span, "node IP pool", diags);
+                let got = serve(
+                    lo,
+                    hi,
+                    demands,
+                    |k| lock.and_then(|l| l.address(k, net)).and_then(v4),
+                    range.span,
+                    "node IP pool",
+                    diags,
+                );
                 push_addresses(&mut alloc, net, got);
             }
         }
@@ -243,18 +277,36 @@ pub fn allocate(model: &Model, lock: Option<&Lock>, diags: &mut Diagnostics) -> 
         for cluster in &on_net {
             demands.push(plain(AllocKey::ApiServer(cluster.name.value.clone())));
         }
-        for service in services.iter().filter(|s| s.kind.value == ServiceType::LoadBalancer) {
+        for service in services
+            .iter()
+            .filter(|s| s.kind.value == ServiceType::LoadBalancer)
+        {
             if !on_net.iter().any(|c| c.name.value == service.cluster.value) {
                 continue;
             }
             demands.push(Demand {
-                key: AllocKey::Service(service.cluster.value.clone(), service.namespace.value.clone(), service.name.value.clone()),
-                pinned: service.address.as_ref().and_then(|a| Some((v4(a.value)?, a.span))),
+                key: AllocKey::Service(
+                    service.cluster.value.clone(),
+                    service.namespace.value.clone(),
+                    service.name.value.clone(),
+                ),
+                pinned: service
+                    .address
+                    .as_ref()
+                    .and_then(|a| Some((v4(a.value)?, a.span))),
                 from_end: true,
             });
         }
         if let (Some(lo), Some(hi)) = (v4(network.vips.start.value), v4(network.vips.end.value)) {
-            let got = serve(lo, hi, demands, |k| lock.and_then(|l| l.address(k, net)).and_then(v4), network.vips.span, "VIP pool", diags);
+            let got = serve(
+                lo,
+                hi,
+                demands,
+                |k| lock.and_then(|l| l.address(k, net)).and_then(v4),
+                network.vips.span,
+                "VIP pool",
+                diags,
+            );
             push_addresses(&mut alloc, net, got);
         }
     }
@@ -263,7 +315,10 @@ pub fn allocate(model: &Model, lock: Option<&Lock>, diags: &mut Diagnostics) -> 
         let c = cluster.name.value.as_str();
         let mut demands = Vec::new();
         for service in services.iter().filter(|s| s.cluster.value == c) {
-            if !matches!(service.kind.value, ServiceType::NodePort | ServiceType::LoadBalancer) {
+            if !matches!(
+                service.kind.value,
+                ServiceType::NodePort | ServiceType::LoadBalancer
+            ) {
                 continue;
             }
             for port in &service.ports {
@@ -275,7 +330,10 @@ pub fn allocate(model: &Model, lock: Option<&Lock>, diags: &mut Diagnostics) -> 
                         port.port.value,
                         port.protocol.value,
                     ),
-                    pinned: port.node_port.as_ref().map(|p| (u32::from(p.value), p.span)),
+                    pinned: port
+                        .node_port
+                        .as_ref()
+                        .map(|p| (u32::from(p.value), p.span)),
                     from_end: false,
                 });
             }
@@ -301,9 +359,16 @@ pub fn allocate(model: &Model, lock: Option<&Lock>, diags: &mut Diagnostics) -> 
             }
         }
     }
-    alloc.addresses.sort_by(|a, b| (&a.network, a.address).cmp(&(&b.network, b.address)));
-    alloc.node_ports.sort_by(|a, b| (&a.cluster, a.node_port).cmp(&(&b.cluster, b.node_port)));
-    alloc.plugins = clusters.iter().map(|c| (c.name.value.clone(), c.plugin.value)).collect();
+    alloc
+        .addresses
+        .sort_by(|a, b| (&a.network, a.address).cmp(&(&b.network, b.address)));
+    alloc
+        .node_ports
+        .sort_by(|a, b| (&a.cluster, a.node_port).cmp(&(&b.cluster, b.node_port)));
+    alloc.plugins = clusters
+        .iter()
+        .map(|c| (c.name.value.clone(), c.plugin.value))
+        .collect();
     alloc
 }
 
@@ -355,7 +420,9 @@ fn serve(
         match demand.pinned {
             Some((value, span)) => {
                 if let Some(owner) = lock_owner.get(&value).filter(|o| **o != &demand.key) {
-                    let pinned_by_owner = demands.iter().any(|d| &d.key == *owner && d.pinned.map(|p| p.0) == Some(value));
+                    let pinned_by_owner = demands
+                        .iter()
+                        .any(|d| &d.key == *owner && d.pinned.map(|p| p.0) == Some(value));
                     if !pinned_by_owner {
                         diags.push(
                             Diagnostic::new(

@@ -129,7 +129,11 @@ pub fn load(path: &Path, skip: &[PathBuf]) -> Result<Project, LoadError> {
 }
 
 /// Reads `ROOT/trellis.lock` when it exists, as the project's lock file.
-fn read_lock(root: &Path, sources: &mut Sources, diagnostics: &mut Diagnostics) -> Result<(), LoadError> {
+fn read_lock(
+    root: &Path,
+    sources: &mut Sources,
+    diagnostics: &mut Diagnostics,
+) -> Result<(), LoadError> {
     let path = root.join(crate::lock::LOCK_FILE);
     if !path.is_file() {
         return Ok(());

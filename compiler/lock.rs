@@ -99,7 +99,11 @@ pub fn read(file: FileId, text: &str, diags: &mut Diagnostics) -> Lock {
     let mut version_seen = false;
     for node in doc.nodes() {
         let span = Span::from_miette(file, node.span());
-        let span = Span::new(file, span.start as usize, span.start as usize + node.name().value().len());
+        let span = Span::new(
+            file,
+            span.start as usize,
+            span.start as usize + node.name().value().len(),
+        );
         match node.name().value() {
             "version" => {
                 version_seen = true;
@@ -115,25 +119,54 @@ pub fn read(file: FileId, text: &str, diags: &mut Diagnostics) -> Lock {
                 Some((name, plugin)) => {
                     lock.plugins.insert(name, LockedPlugin { plugin, span });
                 }
-                None => diags.push(malformed(span, "malformed `cluster` entry in trellis.lock".into())),
+                None => diags.push(malformed(
+                    span,
+                    "malformed `cluster` entry in trellis.lock".into(),
+                )),
             },
             "address" => match read_address(node) {
                 Some((key, network, address)) => {
-                    lock.addresses.insert(key, LockedAddress { network, address, span });
+                    lock.addresses.insert(
+                        key,
+                        LockedAddress {
+                            network,
+                            address,
+                            span,
+                        },
+                    );
                 }
-                None => diags.push(malformed(span, "malformed `address` entry in trellis.lock".into())),
+                None => diags.push(malformed(
+                    span,
+                    "malformed `address` entry in trellis.lock".into(),
+                )),
             },
             "node-port" => match read_port(node) {
                 Some((key, cluster, node_port)) => {
-                    lock.node_ports.insert(key, LockedPort { cluster, node_port, span });
+                    lock.node_ports.insert(
+                        key,
+                        LockedPort {
+                            cluster,
+                            node_port,
+                            span,
+                        },
+                    );
                 }
-                None => diags.push(malformed(span, "malformed `node-port` entry in trellis.lock".into())),
+                None => diags.push(malformed(
+                    span,
+                    "malformed `node-port` entry in trellis.lock".into(),
+                )),
             },
-            other => diags.push(malformed(span, format!("unknown entry `{other}` in trellis.lock"))),
+            other => diags.push(malformed(
+                span,
+                format!("unknown entry `{other}` in trellis.lock"),
+            )),
         }
     }
     if !version_seen && !doc.nodes().is_empty() {
-        diags.push(malformed(Span::new(file, 0, 0), "trellis.lock has no `version` line".into()));
+        diags.push(malformed(
+            Span::new(file, 0, 0),
+            "trellis.lock has no `version` line".into(),
+        ));
         return Lock::default();
     }
     lock
@@ -184,11 +217,11 @@ pub fn render(alloc: &Allocation) -> String {
     );
     out.push_str(&format!("version {LOCK_VERSION}\n"));
     for (cluster, plugin) in &alloc.plugins {
-        let plugin = match plugin {
-            Plugin::Calico => "calico",
-            Plugin::Flannel => "flannel",
-        };
-        out.push_str(&format!("cluster {} plugin={}\n", quote(cluster), quote(plugin)));
+        out.push_str(&format!(
+            "cluster {} plugin={}\n",
+            quote(cluster),
+            quote(plugin.as_str())
+        ));
     }
     for a in &alloc.addresses {
         out.push_str(&format!(
@@ -227,10 +260,24 @@ fn quote(s: &str) -> String {
 /// One difference between the lock and a new allocation, for `trellis plan`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    Added { key: AllocKey, value: String },
-    Removed { key: AllocKey, value: String },
-    Moved { key: AllocKey, from: String, to: String },
-    Plugin { cluster: String, from: Plugin, to: Plugin },
+    Added {
+        key: AllocKey,
+        value: String,
+    },
+    Removed {
+        key: AllocKey,
+        value: String,
+    },
+    Moved {
+        key: AllocKey,
+        from: String,
+        to: String,
+    },
+    Plugin {
+        cluster: String,
+        from: Plugin,
+        to: Plugin,
+    },
 }
 
 /// What writing `alloc` would change in `lock`, sorted by key.
@@ -259,7 +306,10 @@ pub fn diff(lock: &Lock, alloc: &Allocation) -> Vec<Change> {
     for (old, new) in [(&old_addresses, &new_addresses), (&old_ports, &new_ports)] {
         for (key, value) in new {
             match old.get(key) {
-                None => changes.push(Change::Added { key: (*key).clone(), value: value.clone() }),
+                None => changes.push(Change::Added {
+                    key: (*key).clone(),
+                    value: value.clone(),
+                }),
                 Some(prev) if prev != value => changes.push(Change::Moved {
                     key: (*key).clone(),
                     from: prev.clone(),
@@ -270,7 +320,10 @@ pub fn diff(lock: &Lock, alloc: &Allocation) -> Vec<Change> {
         }
         for (key, value) in old {
             if !new.contains_key(key) {
-                changes.push(Change::Removed { key: (*key).clone(), value: value.clone() });
+                changes.push(Change::Removed {
+                    key: (*key).clone(),
+                    value: value.clone(),
+                });
             }
         }
     }

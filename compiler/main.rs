@@ -204,7 +204,11 @@ fn summary(alloc: &trellis::alloc::Allocation, unchanged: bool) -> String {
     }
     let mut out = format!(
         "allocated: {new} new, {kept} kept from trellis.lock, {pinned} pinned ({})\n",
-        if unchanged { "trellis.lock unchanged" } else { "trellis.lock written" }
+        if unchanged {
+            "trellis.lock unchanged"
+        } else {
+            "trellis.lock written"
+        }
     );
     // Node VMs are summarised per cluster; everything else gets a line.
     let mut nodes: std::collections::BTreeMap<String, (usize, std::net::IpAddr, std::net::IpAddr)> =
@@ -223,16 +227,36 @@ fn summary(alloc: &trellis::alloc::Allocation, unchanged: bool) -> String {
                 entry.1 = entry.1.min(a.address);
                 entry.2 = entry.2.max(a.address);
             }
-            key => lines.push((a.key.cluster().unwrap_or("").to_string(), format!("{:<15} {}", a.address, key.describe()))),
+            key => lines.push((
+                a.key.cluster().unwrap_or("").to_string(),
+                format!("{:<15} {}", a.address, key.describe()),
+            )),
         }
     }
     for (owner, (count, lo, hi)) in nodes {
-        let cluster = if owner == "(host)" { String::new() } else { owner.clone() };
-        let whose = if owner == "(host)" { "the AKS host".to_string() } else { format!("cluster `{owner}`") };
-        lines.push((cluster, format!("{:<15} {count} node addresses of {whose} ({lo} to {hi})", "")));
+        let cluster = if owner == "(host)" {
+            String::new()
+        } else {
+            owner.clone()
+        };
+        let whose = if owner == "(host)" {
+            "the AKS host".to_string()
+        } else {
+            format!("cluster `{owner}`")
+        };
+        lines.push((
+            cluster,
+            format!(
+                "{:<15} {count} node addresses of {whose} ({lo} to {hi})",
+                ""
+            ),
+        ));
     }
     for p in &alloc.node_ports {
-        lines.push((p.cluster.clone(), format!("{:<15} {}", format!(":{}", p.node_port), p.key.describe())));
+        lines.push((
+            p.cluster.clone(),
+            format!("{:<15} {}", format!(":{}", p.node_port), p.key.describe()),
+        ));
     }
     lines.sort();
     for (_, line) in lines {
@@ -275,9 +299,15 @@ fn run_plan(args: &CheckArgs) -> u8 {
         let line = match change {
             Change::Added { key, value } => format!("+ {value:<36} {}", key.describe()),
             Change::Removed { key, value } => format!("- {value:<36} {}", key.describe()),
-            Change::Moved { key, from, to } => format!("~ {to:<36} {} (was {from})", key.describe()),
+            Change::Moved { key, from, to } => {
+                format!("~ {to:<36} {} (was {from})", key.describe())
+            }
             Change::Plugin { cluster, from, to } => {
-                format!("! cluster `{cluster}` plugin {from:?} -> {to:?} (re-creates the cluster)")
+                format!(
+                    "! cluster `{cluster}` plugin {} -> {} (re-creates the cluster)",
+                    from.as_str(),
+                    to.as_str()
+                )
             }
         };
         println!("  {}", line.trim_end());

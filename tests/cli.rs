@@ -163,25 +163,130 @@ fn help_shows_examples() {
     let out = trellis(&["--help"], None);
     assert_eq!(code(&out), 0);
     let help = text(&out.stdout);
-    for cmd in ["check", "build", "fmt", "explain"] {
+    for cmd in ["check", "build", "plan", "fmt", "explain"] {
         assert!(help.contains(cmd), "{help}");
     }
     assert!(help.contains("trellis check examples/quickstart"), "{help}");
 }
 
 #[test]
-fn build_checks_and_writes_nothing_yet() {
+fn build_writes_the_lock_and_plan_shows_changes() {
     let dir = tempfile::tempdir().expect("tempdir");
     for entry in std::fs::read_dir(format!("{ROOT}/examples/quickstart")).expect("example") {
         let path = entry.expect("entry").path();
         std::fs::copy(&path, dir.path().join(path.file_name().expect("name"))).expect("copy");
     }
+    // Before any build, plan lists every allocation as new.
+    let out = trellis(&["plan", "."], Some(dir.path()));
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let plan = text(&out.stdout);
+    assert!(plan.contains("+ 10.20.2.255 on network `corp`"), "{plan}");
+    assert!(
+        !dir.path().join("trellis.lock").exists(),
+        "plan writes nothing"
+    );
+
     let out = trellis(&["build", ".", "-o", "out"], Some(dir.path()));
     assert_eq!(code(&out), 0, "{}", text(&out.stderr));
-    assert!(!dir.path().join("out").exists());
+    let summary = text(&out.stdout);
+    assert!(
+        summary.starts_with(
+            "allocated: 17 new, 0 kept from trellis.lock, 0 pinned (trellis.lock written)"
+        ),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("10.20.2.255     service `shop/web` of cluster `shop`"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(":30000          port 80/TCP of service `shop/web` of cluster `shop`"),
+        "{summary}"
+    );
+    let lock = std::fs::read_to_string(dir.path().join("trellis.lock")).expect("lock written");
+    assert!(
+        lock.contains("address \"10.20.2.255\" network=\"corp\" for=\"service/shop/shop/web\""),
+        "{lock}"
+    );
+    assert!(
+        lock.contains("cluster \"shop\" plugin=\"calico\""),
+        "{lock}"
+    );
+
+    // A second build keeps everything and leaves the lock as it is.
+    let out = trellis(&["build", "."], Some(dir.path()));
+    assert_eq!(code(&out), 0);
+    assert!(text(&out.stdout).starts_with(
+        "allocated: 0 new, 17 kept from trellis.lock, 0 pinned (trellis.lock unchanged)"
+    ));
+    let out = trellis(&["plan", "."], Some(dir.path()));
+    assert_eq!(
+        text(&out.stdout),
+        "no changes: trellis.lock is up to date\n"
+    );
+
+    // A new service: plan shows one address and one node port; nothing else moves.
+    write(
+        dir.path(),
+        "admin.kdl",
+        "service \"admin\" cluster=\"shop\" namespace=\"shop\" { type \"LoadBalancer\"; select app=\"web\"; port 8443 target=\"http\" }\n",
+    );
+    let out = trellis(&["plan", "."], Some(dir.path()));
+    let plan = text(&out.stdout);
+    assert!(
+        plan.starts_with("a build would change trellis.lock in 2 places:"),
+        "{plan}"
+    );
+    assert!(plan.contains("+ 10.20.2.254 on network `corp`"), "{plan}");
+    assert!(plan.contains("+ node port 30001"), "{plan}");
+
+    // A failed build leaves the lock untouched.
     write(dir.path(), "broken.kdl", BROKEN);
     let out = trellis(&["build", "."], Some(dir.path()));
     assert_eq!(code(&out), 1);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("trellis.lock")).expect("lock"),
+        lock
+    );
+}
+
+#[test]
+fn changing_a_deployed_clusters_plugin_is_refused_unless_recreated() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for entry in std::fs::read_dir(format!("{ROOT}/examples/quickstart")).expect("example") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, dir.path().join(path.file_name().expect("name"))).expect("copy");
+    }
+    assert_eq!(code(&trellis(&["build", "."], Some(dir.path()))), 0);
+    let network = dir.path().join("network.kdl");
+    let source = std::fs::read_to_string(&network).expect("read");
+    std::fs::write(
+        &network,
+        source.replace("plugin \"calico\"", "plugin \"flannel\""),
+    )
+    .expect("write");
+    let out = trellis(&["check", "."], Some(dir.path()));
+    assert_eq!(code(&out), 1);
+    assert!(
+        text(&out.stderr).contains("TR0707"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::write(
+        &network,
+        source.replace(
+            "plugin \"calico\"",
+            "plugin \"flannel\"\n    recreate #true",
+        ),
+    )
+    .expect("write");
+    let out = trellis(&["plan", "."], Some(dir.path()));
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("! cluster `shop` plugin calico -> flannel"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
@@ -199,6 +304,8 @@ fn hidden_folders_and_the_output_folder_are_not_loaded() {
     write(dir.path(), "notes.txt", "not a kdl file {");
     let out = trellis(&["build", "."], Some(dir.path()));
     assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    // Only the project's own lock was written, beside the sources.
+    assert!(dir.path().join("trellis.lock").exists());
 }
 
 /// The README's ten-line example is valid, and the diagnostic it shows is what

@@ -48,7 +48,11 @@ impl Capacity {
 /// Node VMs of a cluster, upgrade reserve and HAProxy VMs included.
 pub fn cluster_node_demand(cluster: &Cluster) -> (u64, String) {
     let cp = u64::from(cluster.control_plane.count.value);
-    let workers: u64 = cluster.node_pools.iter().map(|p| u64::from(p.count.value)).sum();
+    let workers: u64 = cluster
+        .node_pools
+        .iter()
+        .map(|p| u64::from(p.count.value))
+        .sum();
     let lb = match cluster.load_balancer.sku.value {
         LbSku::HaProxy => u64::from(cluster.load_balancer.count.value),
         LbSku::None => 0,
@@ -81,7 +85,9 @@ pub fn capacity(model: &Model, network: &Network) -> Capacity {
         let services = model
             .services
             .iter()
-            .filter(|s| s.cluster.value == cluster.name.value && s.kind.value == ServiceType::LoadBalancer)
+            .filter(|s| {
+                s.cluster.value == cluster.name.value && s.kind.value == ServiceType::LoadBalancer
+            })
             .count() as u64;
         cap.vips.push(Demand {
             consumer: format!(
@@ -100,19 +106,36 @@ pub fn check_networks(model: &Model, diags: &mut Diagnostics) {
     for (idx, net) in model.networks.iter().enumerate() {
         check_network_settings(net, diags);
         let mut ivs = Vec::new();
-        for (range, what) in [(&net.node_ips, "node IP pool"), (&Some(net.vips.clone()), "VIP pool")] {
+        for (range, what) in [
+            (&net.node_ips, "node IP pool"),
+            (&Some(net.vips.clone()), "VIP pool"),
+        ] {
             if let Some(range) = range {
-                if let Some(iv) = range_interval(range, format!("the {what} of network `{}`", net.name.value), idx) {
+                if let Some(iv) = range_interval(
+                    range,
+                    format!("the {what} of network `{}`", net.name.value),
+                    idx,
+                ) {
                     pools.push(iv.clone());
                     ivs.push(iv);
                 }
             }
         }
         if let Some(gw) = &net.gateway {
-            ivs.extend(Interval::addr(gw.value, gw.span, format!("the gateway of network `{}`", net.name.value), idx));
+            ivs.extend(Interval::addr(
+                gw.value,
+                gw.span,
+                format!("the gateway of network `{}`", net.name.value),
+                idx,
+            ));
         }
         for dns in &net.dns {
-            ivs.extend(Interval::addr(dns.value, dns.span, format!("DNS server {}", dns.value), idx));
+            ivs.extend(Interval::addr(
+                dns.value,
+                dns.span,
+                format!("DNS server {}", dns.value),
+                idx,
+            ));
         }
         if let Some(prefix) = &net.prefix {
             if let ipnet::IpNet::V4(v4) = prefix.value {
@@ -171,7 +194,12 @@ fn report_overlaps(ivs: &[Interval], between_groups_only: bool, diags: &mut Diag
             Diagnostic::new(
                 &codes::OVERLAPPING_RANGES,
                 here.span,
-                format!("{} overlaps {} at {}", here.what, there.what, shared.describe_addresses()),
+                format!(
+                    "{} overlaps {} at {}",
+                    here.what,
+                    there.what,
+                    shared.describe_addresses()
+                ),
             )
             .label("overlaps")
             .related(there.span, there.what.clone())
@@ -201,8 +229,12 @@ fn check_network_settings(net: &Network, diags: &mut Diagnostics) {
     }
     for (ip, span) in v6.into_iter().filter(|(ip, _)| ip.is_ipv6()) {
         diags.push(
-            Diagnostic::new(&codes::IPV6_NETWORK, span, format!("network `{name}` uses the IPv6 address {ip}"))
-                .label("IPv6"),
+            Diagnostic::new(
+                &codes::IPV6_NETWORK,
+                span,
+                format!("network `{name}` uses the IPv6 address {ip}"),
+            )
+            .label("IPv6"),
         );
     }
     match net.mode.value {
@@ -211,7 +243,11 @@ fn check_network_settings(net: &Network, diags: &mut Diagnostics) {
                 ("prefix", net.prefix.is_none(), "prefix \"10.20.0.0/16\""),
                 ("gateway", net.gateway.is_none(), "gateway \"10.20.0.1\""),
                 ("dns", net.dns.is_empty(), "dns \"10.20.0.10\""),
-                ("node-ips", net.node_ips.is_none(), "node-ips \"10.20.1.0\" \"10.20.1.255\""),
+                (
+                    "node-ips",
+                    net.node_ips.is_none(),
+                    "node-ips \"10.20.1.0\" \"10.20.1.255\"",
+                ),
             ];
             let absent: Vec<(&str, &str)> = missing
                 .iter()
@@ -249,24 +285,43 @@ fn check_network_settings(net: &Network, diags: &mut Diagnostics) {
             }
         }
     }
-    for (range, what) in net.node_ips.iter().map(|r| (r, "node IP pool")).chain([(&net.vips, "VIP pool")]) {
+    for (range, what) in net
+        .node_ips
+        .iter()
+        .map(|r| (r, "node IP pool"))
+        .chain([(&net.vips, "VIP pool")])
+    {
         let (start, end) = (range.start.value, range.end.value);
         if start.is_ipv4() == end.is_ipv4() && start > end {
             diags.push(
                 Diagnostic::new(
                     &codes::INVALID_RANGE,
                     range.end.span,
-                    format!("the {what} of network `{name}` ends at {end}, before its start {start}"),
+                    format!(
+                        "the {what} of network `{name}` ends at {end}, before its start {start}"
+                    ),
                 )
                 .label("before the start")
                 .related(range.start.span, "pool starts here")
-                .help(format!("swap them: `{} \"{end}\" \"{start}\"`", if what == "VIP pool" { "vips" } else { "node-ips" })),
+                .help(format!(
+                    "swap them: `{} \"{end}\" \"{start}\"`",
+                    if what == "VIP pool" {
+                        "vips"
+                    } else {
+                        "node-ips"
+                    }
+                )),
             );
         }
     }
     if let Some(prefix) = &net.prefix {
         let mut inside: Vec<(IpAddr, Span, String)> = Vec::new();
-        for (range, what) in net.node_ips.iter().map(|r| (r, "node IP pool")).chain([(&net.vips, "VIP pool")]) {
+        for (range, what) in net
+            .node_ips
+            .iter()
+            .map(|r| (r, "node IP pool"))
+            .chain([(&net.vips, "VIP pool")])
+        {
             inside.push((range.start.value, range.start.span, format!("the {what}")));
             inside.push((range.end.value, range.end.span, format!("the {what}")));
         }
@@ -279,7 +334,10 @@ fn check_network_settings(net: &Network, diags: &mut Diagnostics) {
                     Diagnostic::new(
                         &codes::OUTSIDE_PREFIX,
                         span,
-                        format!("{ip} ({what}) is outside {}, the prefix of network `{name}`", prefix.value),
+                        format!(
+                            "{ip} ({what}) is outside {}, the prefix of network `{name}`",
+                            prefix.value
+                        ),
                     )
                     .label(format!("outside {}", prefix.value))
                     .related(prefix.span, "network prefix"),
@@ -292,8 +350,22 @@ fn check_network_settings(net: &Network, diags: &mut Diagnostics) {
 fn check_capacity(model: &Model, net: &Network, diags: &mut Diagnostics) {
     let cap = capacity(model, net);
     let pools = [
-        (net.node_ips.as_ref().filter(|_| net.mode.value == NetworkMode::Static), cap.node_total(), &cap.node_ips, "node IP pool", "node"),
-        (Some(&net.vips), cap.vip_total(), &cap.vips, "VIP pool", "virtual IP"),
+        (
+            net.node_ips
+                .as_ref()
+                .filter(|_| net.mode.value == NetworkMode::Static),
+            cap.node_total(),
+            &cap.node_ips,
+            "node IP pool",
+            "node",
+        ),
+        (
+            Some(&net.vips),
+            cap.vip_total(),
+            &cap.vips,
+            "VIP pool",
+            "virtual IP",
+        ),
     ];
     for (range, need, breakdown, what, kind) in pools {
         let Some(range) = range else {
@@ -333,12 +405,28 @@ pub fn check_cluster_cidrs(model: &Model, diags: &mut Diagnostics) {
         // The prefix covers its pools; pools count on their own only where there is no
         // prefix (DHCP networks) or they stray outside it (reported as TR0402 too).
         if let Some(prefix) = &net.prefix {
-            fixed.extend(Interval::net(prefix.value, prefix.span, format!("network `{}` ({})", net.name.value, prefix.value), idx + 1));
+            fixed.extend(Interval::net(
+                prefix.value,
+                prefix.span,
+                format!("network `{}` ({})", net.name.value, prefix.value),
+                idx + 1,
+            ));
         }
-        for (range, what) in net.node_ips.iter().map(|r| (r, "node IP pool")).chain([(&net.vips, "VIP pool")]) {
-            let inside = net.prefix.as_ref().is_some_and(|p| p.value.contains(&range.start.value) && p.value.contains(&range.end.value));
+        for (range, what) in net
+            .node_ips
+            .iter()
+            .map(|r| (r, "node IP pool"))
+            .chain([(&net.vips, "VIP pool")])
+        {
+            let inside = net.prefix.as_ref().is_some_and(|p| {
+                p.value.contains(&range.start.value) && p.value.contains(&range.end.value)
+            });
             if !inside {
-                fixed.extend(range_interval(range, format!("the {what} of network `{}`", net.name.value), idx + 1));
+                fixed.extend(range_interval(
+                    range,
+                    format!("the {what} of network `{}`", net.name.value),
+                    idx + 1,
+                ));
             }
         }
     }
@@ -351,7 +439,15 @@ pub fn check_cluster_cidrs(model: &Model, diags: &mut Diagnostics) {
             (&cluster.service_cidr, "service range"),
         ];
         for (cidr, what) in own {
-            ivs.extend(Interval::net(cidr.value, cidr.span, format!("the {what} {} of cluster `{}`", cidr.value, cluster.name.value), 0));
+            ivs.extend(Interval::net(
+                cidr.value,
+                cidr.span,
+                format!(
+                    "the {what} {} of cluster `{}`",
+                    cidr.value, cluster.name.value
+                ),
+                0,
+            ));
         }
         let found = overlaps(&ivs, true);
         for (a, b) in found {
@@ -372,7 +468,10 @@ pub fn check_cluster_cidrs(model: &Model, diags: &mut Diagnostics) {
                 Diagnostic::new(
                     &codes::CLUSTER_CIDR_OVERLAP,
                     svc.span,
-                    format!("the service range {} of cluster `{}` overlaps its pod range {}", svc.value, cluster.name.value, pod.value),
+                    format!(
+                        "the service range {} of cluster `{}` overlaps its pod range {}",
+                        svc.value, cluster.name.value, pod.value
+                    ),
                 )
                 .label("overlaps the pod range")
                 .related(pod.span, "pod range"),

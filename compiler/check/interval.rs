@@ -51,15 +51,29 @@ impl Interval {
     /// The interval of an IPv4 prefix; `None` for IPv6.
     pub fn net(net: IpNet, span: Span, what: String, group: usize) -> Option<Interval> {
         match net {
-            IpNet::V4(v4) => Some(Interval::new(v4.network(), v4.broadcast(), span, what, group)),
+            IpNet::V4(v4) => Some(Interval::new(
+                v4.network(),
+                v4.broadcast(),
+                span,
+                what,
+                group,
+            )),
             IpNet::V6(_) => None,
         }
     }
 
     /// The interval of an inclusive IPv4 range; `None` for IPv6 or a reversed range.
-    pub fn range(start: IpAddr, end: IpAddr, span: Span, what: String, group: usize) -> Option<Interval> {
+    pub fn range(
+        start: IpAddr,
+        end: IpAddr,
+        span: Span,
+        what: String,
+        group: usize,
+    ) -> Option<Interval> {
         match (start, end) {
-            (IpAddr::V4(s), IpAddr::V4(e)) if s <= e => Some(Interval::new(s, e, span, what, group)),
+            (IpAddr::V4(s), IpAddr::V4(e)) if s <= e => {
+                Some(Interval::new(s, e, span, what, group))
+            }
             _ => None,
         }
     }
@@ -116,7 +130,10 @@ pub fn overlaps(intervals: &[Interval], between_groups_only: bool) -> Vec<(usize
             found.push((i, j));
         }
         // Update the two furthest-reaching intervals, of different groups.
-        let reach = |k: Option<usize>| k.and_then(|k| intervals.get(k)).map_or(0i64, |iv| i64::from(iv.hi) + 1);
+        let reach = |k: Option<usize>| {
+            k.and_then(|k| intervals.get(k))
+                .map_or(0i64, |iv| i64::from(iv.hi) + 1)
+        };
         let cur_reach = i64::from(cur.hi) + 1;
         let group_of = |k: Option<usize>| k.and_then(|k| intervals.get(k)).map(|iv| iv.group);
         if cur_reach > reach(best) {
@@ -150,7 +167,12 @@ mod tests {
 
     #[test]
     fn finds_overlaps_in_one_sweep() {
-        let ivs = vec![iv(0, 255, 0), iv(128, 128, 0), iv(256, 300, 0), iv(300, 310, 0)];
+        let ivs = vec![
+            iv(0, 255, 0),
+            iv(128, 128, 0),
+            iv(256, 300, 0),
+            iv(300, 310, 0),
+        ];
         let found = overlaps(&ivs, false);
         assert_eq!(found, vec![(1, 0), (3, 2)]);
     }

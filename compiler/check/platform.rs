@@ -96,7 +96,10 @@ pub fn check_capabilities(model: &Model, diags: &mut Diagnostics) {
                 Diagnostic::new(
                     &codes::FLANNEL_IPV6,
                     cluster.ip_family.span,
-                    format!("flannel cluster `{}` cannot run {family} networking", cluster.name.value),
+                    format!(
+                        "flannel cluster `{}` cannot run {family} networking",
+                        cluster.name.value
+                    ),
                 )
                 .label(format!("{family} on flannel"))
                 .related(cluster.plugin.span, "flannel: IPv4 only (capability table)")
@@ -113,7 +116,11 @@ pub fn check_capabilities(model: &Model, diags: &mut Diagnostics) {
         if !flannel {
             continue;
         }
-        for policy in model.policies.iter().filter(|p| p.cluster.value == cluster.name.value) {
+        for policy in model
+            .policies
+            .iter()
+            .filter(|p| p.cluster.value == cluster.name.value)
+        {
             diags.push(
                 Diagnostic::new(
                     &codes::FLANNEL_POLICY,
@@ -132,9 +139,14 @@ pub fn check_capabilities(model: &Model, diags: &mut Diagnostics) {
         let Some(prefix) = prefix else {
             continue;
         };
-        for workload in model.workloads.iter().filter(|w| w.cluster.value == cluster.name.value) {
+        for workload in model
+            .workloads
+            .iter()
+            .filter(|w| w.cluster.value == cluster.name.value)
+        {
             for target in &workload.reaches {
-                let overlaps = prefix.value.contains(&target.value.network()) || target.value.contains(&prefix.value.network());
+                let overlaps = prefix.value.contains(&target.value.network())
+                    || target.value.contains(&prefix.value.network());
                 if overlaps {
                     diags.push(
                         Diagnostic::new(
@@ -165,10 +177,7 @@ pub fn check_plugin_changes(model: &Model, lock: &crate::lock::Lock, diags: &mut
         if locked.plugin == cluster.plugin.value || cluster.recreate {
             continue;
         }
-        let name = |p: Plugin| match p {
-            Plugin::Calico => "calico",
-            Plugin::Flannel => "flannel",
-        };
+        let name = |p: Plugin| p.as_str();
         diags.push(
             Diagnostic::new(
                 &codes::PLUGIN_CHANGED,

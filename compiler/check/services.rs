@@ -12,8 +12,14 @@ use crate::model::{Model, Network, Service, ServiceType};
 use crate::source::Span;
 
 fn network_of<'m>(model: &'m Model, service: &Service) -> Option<&'m Network> {
-    let cluster = model.clusters.iter().find(|c| c.name.value == service.cluster.value)?;
-    model.networks.iter().find(|n| n.name.value == cluster.network.value)
+    let cluster = model
+        .clusters
+        .iter()
+        .find(|c| c.name.value == service.cluster.value)?;
+    model
+        .networks
+        .iter()
+        .find(|n| n.name.value == cluster.network.value)
 }
 
 /// RFC 1918 private IPv4 space (and IPv6 unique-local addresses).
@@ -33,7 +39,11 @@ fn in_pool(network: &Network, ip: IpAddr) -> bool {
 pub fn check_service_addresses(model: &Model, diags: &mut Diagnostics) {
     // Pinned addresses by network, sorted, to find duplicates in one pass.
     let mut pinned: BTreeMap<(&str, IpAddr), Vec<(&Service, Span)>> = BTreeMap::new();
-    for service in model.services.iter().filter(|s| s.kind.value == ServiceType::LoadBalancer) {
+    for service in model
+        .services
+        .iter()
+        .filter(|s| s.kind.value == ServiceType::LoadBalancer)
+    {
         let Some(network) = network_of(model, service) else {
             continue;
         };
@@ -45,7 +55,10 @@ pub fn check_service_addresses(model: &Model, diags: &mut Diagnostics) {
                         addr.span,
                         format!(
                             "{} is outside the VIP pool {}–{} of network `{}`",
-                            addr.value, network.vips.start.value, network.vips.end.value, network.name.value
+                            addr.value,
+                            network.vips.start.value,
+                            network.vips.end.value,
+                            network.name.value
                         ),
                     )
                     .label("outside the VIP pool")
@@ -61,7 +74,10 @@ pub fn check_service_addresses(model: &Model, diags: &mut Diagnostics) {
                     Diagnostic::new(
                         &codes::PUBLIC_INTERNAL_ADDRESS,
                         addr.span,
-                        format!("internal load balancer `{}` is pinned to the public address {}", service.name.value, addr.value),
+                        format!(
+                            "internal load balancer `{}` is pinned to the public address {}",
+                            service.name.value, addr.value
+                        ),
                     )
                     .label("public address")
                     .related(service.internal.span, "declared internal here"),
@@ -120,7 +136,10 @@ pub fn check_node_ports(model: &Model, diags: &mut Diagnostics) {
                     Diagnostic::new(
                         &codes::DUPLICATE_NODE_PORT,
                         np.span,
-                        format!("node port {} is used twice in cluster `{}`", np.value, service.cluster.value),
+                        format!(
+                            "node port {} is used twice in cluster `{}`",
+                            np.value, service.cluster.value
+                        ),
                     )
                     .label("used again here")
                     .related(*first, "first used here"),
@@ -131,6 +150,9 @@ pub fn check_node_ports(model: &Model, diags: &mut Diagnostics) {
         }
     }
 }
+
+/// A LoadBalancer port of a cluster: the port, its span, and the service's name.
+type ExposedPort<'m> = (u16, Span, &'m str);
 
 /// AksHci known issue: clusters that share a cluster network and expose
 /// LoadBalancer services on different ports can be handed the same address.
@@ -146,15 +168,19 @@ pub fn check_shared_network_hazard(model: &Model, diags: &mut Diagnostics) {
             continue;
         }
         // The first LoadBalancer port of each cluster, with its span.
-        let ports_of = |cluster: &str| -> Vec<(u16, Span, &str)> {
+        let ports_of = |cluster: &str| -> Vec<ExposedPort<'_>> {
             model
                 .services
                 .iter()
                 .filter(|s| s.cluster.value == cluster && s.kind.value == ServiceType::LoadBalancer)
-                .flat_map(|s| s.ports.iter().map(move |p| (p.port.value, p.port.span, s.name.value.as_str())))
+                .flat_map(|s| {
+                    s.ports
+                        .iter()
+                        .map(move |p| (p.port.value, p.port.span, s.name.value.as_str()))
+                })
                 .collect()
         };
-        let exposing: Vec<(&str, Vec<(u16, Span, &str)>)> = clusters
+        let exposing: Vec<(&str, Vec<ExposedPort<'_>>)> = clusters
             .iter()
             .map(|c| (*c, ports_of(c)))
             .filter(|(_, ports)| !ports.is_empty())
@@ -163,8 +189,11 @@ pub fn check_shared_network_hazard(model: &Model, diags: &mut Diagnostics) {
             continue;
         };
         for (cluster, ports) in rest {
-            let differing = ports.iter().find(|(p, _, _)| !first_ports.iter().any(|(q, _, _)| q == p));
-            let (Some((port, span, service)), Some((first_port, first_span, first_service))) = (differing, first_ports.first())
+            let differing = ports
+                .iter()
+                .find(|(p, _, _)| !first_ports.iter().any(|(q, _, _)| q == p));
+            let (Some((port, span, service)), Some((first_port, first_span, first_service))) =
+                (differing, first_ports.first())
             else {
                 continue;
             };

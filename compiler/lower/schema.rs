@@ -96,7 +96,9 @@ impl Ty {
             Ty::Cidr => "an address prefix string like \"10.20.0.0/16\"".into(),
             Ty::IfaceCidr => "an address with prefix length like \"10.20.0.5/16\"".into(),
             Ty::Ip => "an IPv4 address string".into(),
-            Ty::AddrOrCidr => "an address or prefix string like \"10.20.0.50\" or \"10.30.0.0/24\"".into(),
+            Ty::AddrOrCidr => {
+                "an address or prefix string like \"10.20.0.50\" or \"10.30.0.0/24\"".into()
+            }
             Ty::Port => "a port number".into(),
             Ty::PortOrName => "a port number or a port name".into(),
             Ty::PortName => "a port name string".into(),

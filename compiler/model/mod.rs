@@ -147,6 +147,15 @@ pub enum Plugin {
     Flannel,
 }
 
+impl Plugin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Plugin::Calico => "calico",
+            Plugin::Flannel => "flannel",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Os {
     Linux,
