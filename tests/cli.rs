@@ -58,6 +58,16 @@ fn every_example_checks_without_errors() {
     }
 }
 
+/// Copies an example's `.kdl` files (not its lock) into `dir`.
+fn copy_sources(example: &str, dir: &Path) {
+    for entry in std::fs::read_dir(format!("{ROOT}/examples/{example}")).expect("example") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "kdl") {
+            std::fs::copy(&path, dir.join(path.file_name().expect("name"))).expect("copy");
+        }
+    }
+}
+
 fn write(dir: &Path, name: &str, body: &str) {
     std::fs::write(dir.join(name), body).expect("write");
 }
@@ -188,10 +198,7 @@ fn help_shows_examples() {
 #[test]
 fn build_writes_the_lock_and_plan_shows_changes() {
     let dir = tempfile::tempdir().expect("tempdir");
-    for entry in std::fs::read_dir(format!("{ROOT}/examples/quickstart")).expect("example") {
-        let path = entry.expect("entry").path();
-        std::fs::copy(&path, dir.path().join(path.file_name().expect("name"))).expect("copy");
-    }
+    copy_sources("quickstart", dir.path());
     // Before any build, plan lists every allocation as new.
     let out = trellis(&["plan", "."], Some(dir.path()));
     assert_eq!(code(&out), 0, "{}", text(&out.stderr));
