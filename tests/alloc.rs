@@ -273,3 +273,28 @@ fn documented_sizing_example_allocates_27_node_addresses_and_6_vips() {
     assert_eq!(node, 27);
     assert_eq!(vips, 6);
 }
+
+#[test]
+fn a_cluster_cannot_have_more_node_ports_than_the_range_holds() {
+    let mut text = header(1);
+    // 1,385 NodePort services with two ports each: 2,770 node ports, 2 more than
+    // 30000–32767 holds.
+    for i in 0..1385 {
+        text.push_str(&format!(
+            "service \"s{i}\" cluster=\"alpha\" namespace=\"apps\" {{ type \"NodePort\"; select app=\"x\"; port 80; port 443; }}\n"
+        ));
+    }
+    let mut sources = Sources::new();
+    sources.add("a.kdl", text);
+    let compilation = compile(&sources, Diagnostics::new(), &Options::default());
+    let messages: Vec<String> = compilation
+        .diagnostics
+        .iter()
+        .map(|d| format!("{} {}", d.code.code, d.message))
+        .collect();
+    assert_eq!(
+        messages,
+        ["TR0406 cluster `alpha` needs 2770 node ports for its NodePort and LoadBalancer service ports, and the NodePort range 30000–32767 has 2768"]
+    );
+    assert!(compilation.allocation.is_none());
+}

@@ -79,19 +79,29 @@ impl<'m> Names<'m> {
 
     fn has_cluster(&self, name: &str) -> bool {
         self.get(DeclKind::Cluster, &Scope::default())
-            .contains(&name)
+            .binary_search(&name)
+            .is_ok()
     }
 
     fn has_namespace(&self, cluster: &str, name: &str) -> bool {
         BUILTIN_NAMESPACES.contains(&name)
             || self
                 .get(DeclKind::Namespace, &cluster_scope(cluster))
-                .contains(&name)
+                .binary_search(&name)
+                .is_ok()
     }
 
     /// Reports `reference` unless a `kind` of that name exists in `scope`.
     fn expect(&self, diags: &mut Diagnostics, kind: DeclKind, scope: &Scope, reference: &Name) {
-        let mut names: Vec<&str> = self.get(kind, scope).to_vec();
+        // The declared names are sorted: a lookup is a binary search, and the list of
+        // candidates is only built for a reference that does not resolve.
+        let declared = self.get(kind, scope);
+        let builtin =
+            kind == DeclKind::Namespace && BUILTIN_NAMESPACES.contains(&reference.value.as_str());
+        if builtin || declared.binary_search(&reference.value.as_str()).is_ok() {
+            return;
+        }
+        let mut names: Vec<&str> = declared.to_vec();
         if kind == DeclKind::Namespace {
             names.extend(BUILTIN_NAMESPACES);
             names.sort_unstable();

@@ -124,6 +124,39 @@ pub fn check_service_addresses(model: &Model, diags: &mut Diagnostics) {
 }
 
 pub fn check_node_ports(model: &Model, diags: &mut Diagnostics) {
+    // Every port of a NodePort or LoadBalancer service takes a node port (the
+    // HAProxy VM forwards to it), and a cluster has 2768 of them.
+    let range = u64::from(crate::alloc::NODE_PORT_MAX - crate::alloc::NODE_PORT_MIN) + 1;
+    for cluster in &model.clusters {
+        let needed: u64 = model
+            .services
+            .iter()
+            .filter(|s| s.cluster.value == cluster.name.value)
+            .filter(|s| {
+                matches!(
+                    s.kind.value,
+                    ServiceType::NodePort | ServiceType::LoadBalancer
+                )
+            })
+            .map(|s| s.ports.len() as u64)
+            .sum();
+        if needed > range {
+            diags.push(
+                Diagnostic::new(
+                    &codes::POOL_TOO_SMALL,
+                    cluster.name.span,
+                    format!(
+                        "cluster `{}` needs {needed} node ports for its NodePort and LoadBalancer service ports, and the NodePort range {}–{} has {range}",
+                        cluster.name.value,
+                        crate::alloc::NODE_PORT_MIN,
+                        crate::alloc::NODE_PORT_MAX
+                    ),
+                )
+                .label("too many node ports")
+                .help("make some services ClusterIP (behind an ingress), or spread them over more clusters"),
+            );
+        }
+    }
     let mut seen: BTreeMap<(&str, u16), Span> = BTreeMap::new();
     for service in &model.services {
         for port in &service.ports {
