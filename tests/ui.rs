@@ -197,7 +197,11 @@ fn compile_case(case: &Case) -> (Sources, Vec<Diagnostic>) {
         } else {
             case.shown.clone()
         };
-        sources.add(shown, file.text.clone());
+        if file.kind == trellis::source::SourceKind::Lock {
+            sources.add_lock(shown, file.text.clone());
+        } else {
+            sources.add(shown, file.text.clone());
+        }
     }
     let compilation = compile(&sources, project.diagnostics, &Options::default());
     (sources, compilation.diagnostics)
