@@ -261,7 +261,10 @@ pub fn allocate(model: &Model, lock: Option<&Lock>, diags: &mut Diagnostics) -> 
                     lo,
                     hi,
                     demands,
-                    |k| lock.and_then(|l| l.address(k, net)).and_then(v4),
+                    |k| {
+                        let entry = lock.and_then(|l| l.address_entry(k, net))?;
+                        Some((v4(entry.address)?, entry.span))
+                    },
                     range.span,
                     "node IP pool",
                     diags,
@@ -302,7 +305,10 @@ pub fn allocate(model: &Model, lock: Option<&Lock>, diags: &mut Diagnostics) -> 
                 lo,
                 hi,
                 demands,
-                |k| lock.and_then(|l| l.address(k, net)).and_then(v4),
+                |k| {
+                    let entry = lock.and_then(|l| l.address_entry(k, net))?;
+                    Some((v4(entry.address)?, entry.span))
+                },
                 network.vips.span,
                 "VIP pool",
                 diags,
@@ -343,7 +349,10 @@ pub fn allocate(model: &Model, lock: Option<&Lock>, diags: &mut Diagnostics) -> 
             u32::from(NODE_PORT_MIN),
             u32::from(NODE_PORT_MAX),
             demands,
-            |k| lock.and_then(|l| l.node_port(k, c)).map(u32::from),
+            |k| {
+                lock.and_then(|l| l.node_port_entry(k, c))
+                    .map(|e| (u32::from(e.node_port), e.span))
+            },
             span,
             "NodePort range",
             diags,
@@ -403,7 +412,7 @@ fn serve(
     lo: u32,
     hi: u32,
     demands: Vec<Demand>,
-    locked: impl Fn(&AllocKey) -> Option<u32>,
+    locked: impl Fn(&AllocKey) -> Option<(u32, Span)>,
     pool_span: Span,
     pool_name: &str,
     diags: &mut Diagnostics,
@@ -411,15 +420,20 @@ fn serve(
     let mut used: BTreeMap<u32, AllocKey> = BTreeMap::new();
     let mut out = Vec::new();
     // Who the lock gives each value to, among current demands.
-    let lock_owner: BTreeMap<u32, &AllocKey> = demands
+    let lock_owner: BTreeMap<u32, (&AllocKey, Span)> = demands
         .iter()
-        .filter_map(|d| Some((locked(&d.key)?, &d.key)))
+        .filter_map(|d| {
+            let (value, span) = locked(&d.key)?;
+            Some((value, (&d.key, span)))
+        })
         .collect();
     let mut rest = Vec::new();
     for demand in &demands {
         match demand.pinned {
             Some((value, span)) => {
-                if let Some(owner) = lock_owner.get(&value).filter(|o| **o != &demand.key) {
+                if let Some((owner, lock_span)) =
+                    lock_owner.get(&value).filter(|o| o.0 != &demand.key)
+                {
                     let pinned_by_owner = demands
                         .iter()
                         .any(|d| &d.key == *owner && d.pinned.map(|p| p.0) == Some(value));
@@ -436,6 +450,7 @@ fn serve(
                                 ),
                             )
                             .label("pinned")
+                            .related(*lock_span, format!("trellis.lock: {}", owner.describe()))
                             .help(format!(
                                 "pin another value, or remove the entry `for=\"{owner}\"` from trellis.lock so trellis moves {} elsewhere",
                                 owner.describe()
@@ -451,7 +466,7 @@ fn serve(
     }
     let mut fresh = Vec::new();
     for demand in rest {
-        match locked(&demand.key) {
+        match locked(&demand.key).map(|(value, _)| value) {
             Some(value) if (lo..=hi).contains(&value) && !used.contains_key(&value) => {
                 used.insert(value, demand.key.clone());
                 out.push((demand.key.clone(), value, Origin::Locked));

@@ -10,9 +10,10 @@
 //! node-port 30000 cluster="shop" for="service/shop/shop/web/80/TCP"
 //! ```
 //!
-//! Reading never fails: a malformed entry is TR0105 and is ignored (its value will
-//! be allocated afresh). Writing renders an `Allocation`; `read(render(a))` gives
-//! back every entry of `a`.
+//! Reading never panics: a malformed file or entry is TR0105, an error that stops
+//! the build until the lock is repaired (restored from version control, or the entry
+//! deleted so its value is allocated afresh). Writing renders an `Allocation`;
+//! `read(render(a))` gives back every entry of `a`.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -67,6 +68,16 @@ impl Lock {
             .map(|a| a.address)
     }
 
+    /// The lock entry of an address, if it was allocated on `network`.
+    pub fn address_entry(&self, key: &AllocKey, network: &str) -> Option<&LockedAddress> {
+        self.addresses.get(key).filter(|a| a.network == network)
+    }
+
+    /// The lock entry of a node port, if it was allocated in `cluster`.
+    pub fn node_port_entry(&self, key: &AllocKey, cluster: &str) -> Option<&LockedPort> {
+        self.node_ports.get(key).filter(|p| p.cluster == cluster)
+    }
+
     /// The locked node port of `key`, if it was allocated in `cluster`.
     pub fn node_port(&self, key: &AllocKey, cluster: &str) -> Option<u16> {
         self.node_ports
@@ -88,11 +99,10 @@ pub fn read(file: FileId, text: &str, diags: &mut Diagnostics) -> Lock {
     let doc = match KdlDocument::parse_v2(text) {
         Ok(doc) => doc,
         Err(err) => {
-            let span = err
-                .diagnostics
-                .first()
-                .map_or(Span::new(file, 0, 0), |d| Span::from_miette(file, d.span));
-            diags.push(malformed(span, "trellis.lock is not valid KDL".into()));
+            let mut diag = crate::parse::syntax_error(file, text, &err);
+            diag.code = &codes::MALFORMED_LOCK;
+            diag.message = format!("trellis.lock is not valid KDL: {}", diag.message);
+            diags.push(diag);
             return lock;
         }
     };
@@ -116,16 +126,16 @@ pub fn read(file: FileId, text: &str, diags: &mut Diagnostics) -> Lock {
                 }
             }
             "cluster" => match read_plugin(node) {
-                Some((name, plugin)) => {
+                Ok((name, plugin)) => {
                     lock.plugins.insert(name, LockedPlugin { plugin, span });
                 }
-                None => diags.push(malformed(
+                Err(why) => diags.push(malformed(
                     span,
-                    "malformed `cluster` entry in trellis.lock".into(),
+                    format!("malformed `cluster` entry in trellis.lock: {why}"),
                 )),
             },
             "address" => match read_address(node) {
-                Some((key, network, address)) => {
+                Ok((key, network, address)) => {
                     lock.addresses.insert(
                         key,
                         LockedAddress {
@@ -135,13 +145,13 @@ pub fn read(file: FileId, text: &str, diags: &mut Diagnostics) -> Lock {
                         },
                     );
                 }
-                None => diags.push(malformed(
+                Err(why) => diags.push(malformed(
                     span,
-                    "malformed `address` entry in trellis.lock".into(),
+                    format!("malformed `address` entry in trellis.lock: {why}"),
                 )),
             },
             "node-port" => match read_port(node) {
-                Some((key, cluster, node_port)) => {
+                Ok((key, cluster, node_port)) => {
                     lock.node_ports.insert(
                         key,
                         LockedPort {
@@ -151,9 +161,9 @@ pub fn read(file: FileId, text: &str, diags: &mut Diagnostics) -> Lock {
                         },
                     );
                 }
-                None => diags.push(malformed(
+                Err(why) => diags.push(malformed(
                     span,
-                    "malformed `node-port` entry in trellis.lock".into(),
+                    format!("malformed `node-port` entry in trellis.lock: {why}"),
                 )),
             },
             other => diags.push(malformed(
@@ -176,32 +186,60 @@ fn malformed(span: Span, message: String) -> Diagnostic {
     Diagnostic::new(&codes::MALFORMED_LOCK, span, message).label("in trellis.lock")
 }
 
-fn prop_str<'a>(node: &'a KdlNode, key: &str) -> Option<&'a str> {
-    node.get(key)?.as_string()
+fn prop_str<'a>(node: &'a KdlNode, key: &str) -> Result<&'a str, String> {
+    node.get(key)
+        .ok_or_else(|| format!("it has no `{key}=`"))?
+        .as_string()
+        .ok_or_else(|| format!("`{key}=` is not a string"))
 }
 
-fn read_plugin(node: &KdlNode) -> Option<(String, Plugin)> {
-    let name = node.get(0)?.as_string()?.to_string();
+fn arg_str(node: &KdlNode) -> Result<&str, String> {
+    node.get(0)
+        .ok_or_else(|| "it has no value".to_string())?
+        .as_string()
+        .ok_or_else(|| "its value is not a string".to_string())
+}
+
+fn key_of(node: &KdlNode) -> Result<AllocKey, String> {
+    let text = prop_str(node, "for")?;
+    AllocKey::parse(text).ok_or_else(|| format!("`{text}` is not something trellis allocates"))
+}
+
+fn read_plugin(node: &KdlNode) -> Result<(String, Plugin), String> {
+    let name = arg_str(node)?.to_string();
     let plugin = match prop_str(node, "plugin")? {
         "calico" => Plugin::Calico,
         "flannel" => Plugin::Flannel,
-        _ => return None,
+        other => {
+            return Err(format!(
+                "`{other}` is not a network plugin (calico or flannel)"
+            ))
+        }
     };
-    Some((name, plugin))
+    Ok((name, plugin))
 }
 
-fn read_address(node: &KdlNode) -> Option<(AllocKey, String, IpAddr)> {
-    let address = node.get(0)?.as_string()?.parse().ok()?;
+fn read_address(node: &KdlNode) -> Result<(AllocKey, String, IpAddr), String> {
+    let text = arg_str(node)?;
+    let address = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not an IP address"))?;
     let network = prop_str(node, "network")?.to_string();
-    let key = AllocKey::parse(prop_str(node, "for")?)?;
-    Some((key, network, address))
+    Ok((key_of(node)?, network, address))
 }
 
-fn read_port(node: &KdlNode) -> Option<(AllocKey, String, u16)> {
-    let port = u16::try_from(node.get(0)?.as_integer()?).ok()?;
+fn read_port(node: &KdlNode) -> Result<(AllocKey, String, u16), String> {
+    let value = node
+        .get(0)
+        .ok_or_else(|| "it has no value".to_string())?
+        .as_integer()
+        .ok_or_else(|| "its value is not a number".to_string())?;
+    let port = u16::try_from(value)
+        .ok()
+        .filter(|p| (crate::alloc::NODE_PORT_MIN..=crate::alloc::NODE_PORT_MAX).contains(p))
+        .ok_or_else(|| format!("{value} is outside the NodePort range 30000–32767"))?;
     let cluster = prop_str(node, "cluster")?.to_string();
-    let key = AllocKey::parse(prop_str(node, "for")?)?;
-    Some((key, cluster, port))
+    Ok((key_of(node)?, cluster, port))
 }
 
 /// Renders an allocation as the text of `trellis.lock`.

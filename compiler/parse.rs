@@ -54,20 +54,26 @@ pub fn parse_file(file: FileId, text: &str, diags: &mut Diagnostics) -> Option<K
     match KdlDocument::parse_v2(text) {
         Ok(doc) => Some(doc),
         Err(err) => {
-            let found: Vec<SyntaxError> = err
-                .diagnostics
-                .iter()
-                .map(|d| SyntaxError {
-                    start: d.span.offset(),
-                    end: d.span.offset() + d.span.len(),
-                    message: d.message.clone().unwrap_or_default(),
-                    help: d.help.clone(),
-                })
-                .collect();
-            diags.push(explain_syntax_error(file, text, &found));
+            diags.push(syntax_error(file, text, &err));
             None
         }
     }
+}
+
+/// The one diagnostic (TR0101) for a file the `kdl` parser rejected. Also used for
+/// `trellis.lock`, whose reader changes the code.
+pub(crate) fn syntax_error(file: FileId, text: &str, err: &kdl::KdlError) -> Diagnostic {
+    let found: Vec<SyntaxError> = err
+        .diagnostics
+        .iter()
+        .map(|d| SyntaxError {
+            start: d.span.offset(),
+            end: d.span.offset() + d.span.len(),
+            message: d.message.clone().unwrap_or_default(),
+            help: d.help.clone(),
+        })
+        .collect();
+    explain_syntax_error(file, text, &found)
 }
 
 /// One error as the `kdl` parser reports it.

@@ -37,7 +37,11 @@ fn quickstart_checks_clean() {
 fn every_example_has_an_up_to_date_lock() {
     for entry in std::fs::read_dir(format!("{ROOT}/examples")).expect("examples") {
         let path = entry.expect("entry").path();
-        assert!(path.join("trellis.lock").is_file(), "{}: no trellis.lock", path.display());
+        assert!(
+            path.join("trellis.lock").is_file(),
+            "{}: no trellis.lock",
+            path.display()
+        );
         let out = trellis(&["plan", path.to_str().expect("path")], None);
         assert_eq!(code(&out), 0, "{}: {}", path.display(), text(&out.stderr));
         assert_eq!(

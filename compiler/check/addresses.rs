@@ -203,11 +203,20 @@ fn report_overlaps(ivs: &[Interval], between_groups_only: bool, diags: &mut Diag
             )
             .label("overlaps")
             .related(there.span, there.what.clone())
-            .help(format!(
-                "give {} addresses of its own, outside {}",
-                here.what,
-                there.describe_addresses()
-            )),
+            .help(if here.lo == here.hi && there.lo != there.hi {
+                // A gateway or DNS server is fixed by the datacenter: the pool moves.
+                format!(
+                    "shrink {} so that it leaves out {}",
+                    there.what,
+                    here.describe_addresses()
+                )
+            } else {
+                format!(
+                    "give {} addresses of its own, outside {}",
+                    here.what,
+                    there.describe_addresses()
+                )
+            }),
         );
     }
 }
@@ -215,39 +224,54 @@ fn report_overlaps(ivs: &[Interval], between_groups_only: bool, diags: &mut Diag
 fn check_network_settings(net: &Network, diags: &mut Diagnostics) {
     let name = &net.name.value;
     // IPv4 only.
-    let mut v6: Vec<(IpAddr, Span)> = Vec::new();
-    if let Some(p) = &net.prefix {
-        v6.push((p.value.addr(), p.span));
+    let mut v6: Vec<(String, Span)> = Vec::new();
+    if let Some(p) = net.prefix.as_ref().filter(|p| p.value.addr().is_ipv6()) {
+        v6.push((format!("prefix {}", p.value), p.span));
     }
+    let mut addresses: Vec<(IpAddr, Span)> = Vec::new();
     if let Some(g) = &net.gateway {
-        v6.push((g.value, g.span));
+        addresses.push((g.value, g.span));
     }
-    v6.extend(net.dns.iter().map(|d| (d.value, d.span)));
+    addresses.extend(net.dns.iter().map(|d| (d.value, d.span)));
     for range in net.node_ips.iter().chain(std::iter::once(&net.vips)) {
-        v6.push((range.start.value, range.start.span));
-        v6.push((range.end.value, range.end.span));
+        addresses.push((range.start.value, range.start.span));
+        addresses.push((range.end.value, range.end.span));
     }
-    for (ip, span) in v6.into_iter().filter(|(ip, _)| ip.is_ipv6()) {
+    v6.extend(
+        addresses
+            .into_iter()
+            .filter(|(ip, _)| ip.is_ipv6())
+            .map(|(ip, span)| (format!("address {ip}"), span)),
+    );
+    for (what, span) in v6 {
         diags.push(
             Diagnostic::new(
                 &codes::IPV6_NETWORK,
                 span,
-                format!("network `{name}` uses the IPv6 address {ip}"),
+                format!("network `{name}` uses the IPv6 {what}"),
             )
             .label("IPv6"),
         );
     }
     match net.mode.value {
         NetworkMode::Static => {
+            // Examples inside the declared prefix when there is one.
+            let inside = |what: &str| match &net.prefix {
+                Some(p) => format!("<{what} in {}>", p.value),
+                None => format!("<{what}>"),
+            };
+            let examples = [
+                "prefix \"<subnet, e.g. 10.20.0.0/16>\"".to_string(),
+                format!("gateway \"{}\"", inside("address")),
+                format!("dns \"{}\"", inside("address")),
+                format!("node-ips \"{}\" \"{}\"", inside("first"), inside("last")),
+            ];
+            let [prefix_ex, gateway_ex, dns_ex, node_ips_ex] = &examples;
             let missing = [
-                ("prefix", net.prefix.is_none(), "prefix \"10.20.0.0/16\""),
-                ("gateway", net.gateway.is_none(), "gateway \"10.20.0.1\""),
-                ("dns", net.dns.is_empty(), "dns \"10.20.0.10\""),
-                (
-                    "node-ips",
-                    net.node_ips.is_none(),
-                    "node-ips \"10.20.1.0\" \"10.20.1.255\"",
-                ),
+                ("prefix", net.prefix.is_none(), prefix_ex.as_str()),
+                ("gateway", net.gateway.is_none(), gateway_ex.as_str()),
+                ("dns", net.dns.is_empty(), dns_ex.as_str()),
+                ("node-ips", net.node_ips.is_none(), node_ips_ex.as_str()),
             ];
             let absent: Vec<(&str, &str)> = missing
                 .iter()
@@ -493,7 +517,16 @@ fn cidr_overlap(cluster: &Cluster, mine: &Interval, other: &Interval) -> Diagnos
     )
     .label("overlaps")
     .related(other.span, other.what.clone())
-    .help("pods could not reach those addresses: move the network or pool out of the cluster's pod (10.244.0.0/16) and service (10.96.0.0/12) ranges")
+    .help(if default_note.is_empty() {
+        let setting = if mine.what.contains("pod range") {
+            "pod-cidr"
+        } else {
+            "service-cidr"
+        };
+        format!("pods could not reach those addresses: change the cluster's `{setting}` to a range no network or pool uses")
+    } else {
+        "pods could not reach those addresses: move the network or pool out of the cluster's pod (10.244.0.0/16) and service (10.96.0.0/12) ranges, which AksHci fixes".to_string()
+    })
 }
 
 fn join_and(items: &[String]) -> String {

@@ -145,16 +145,28 @@ pub fn check_capabilities(model: &Model, diags: &mut Diagnostics) {
             .filter(|w| w.cluster.value == cluster.name.value)
         {
             for target in &workload.reaches {
-                let overlaps = prefix.value.contains(&target.value.network())
-                    || target.value.contains(&prefix.value.network());
+                let inside = prefix.value.contains(&target.value.network())
+                    && prefix.value.contains(&target.value.broadcast());
+                let overlaps = inside || target.value.contains(&prefix.value.network());
                 if overlaps {
+                    // An address alone is shown as written, without "/32".
+                    let shown = if target.value.prefix_len() == target.value.max_prefix_len() {
+                        target.value.addr().to_string()
+                    } else {
+                        target.value.to_string()
+                    };
+                    let relation = if inside {
+                        format!("on network `{}`", cluster.network.value)
+                    } else {
+                        format!("which takes in network `{}`", cluster.network.value)
+                    };
                     diags.push(
                         Diagnostic::new(
                             &codes::FLANNEL_SAME_NETWORK_VM,
                             target.span,
                             format!(
-                                "workload `{}` must reach {}, on network `{}` of its flannel cluster `{}`",
-                                workload.name.value, target.value, cluster.network.value, cluster.name.value
+                                "workload `{}` must reach {shown}, {relation} of its flannel cluster `{}`",
+                                workload.name.value, cluster.name.value
                             ),
                         )
                         .label("on the cluster's own network")
@@ -188,7 +200,11 @@ pub fn check_plugin_changes(model: &Model, lock: &crate::lock::Lock, diags: &mut
                     name(locked.plugin)
                 ),
             )
-            .label(format!("now {}", name(cluster.plugin.value)))
+            .label(if cluster.plugin.span == cluster.name.span {
+                format!("now {} (the default)", name(cluster.plugin.value))
+            } else {
+                format!("now {}", name(cluster.plugin.value))
+            })
             .related(locked.span, format!("deployed with {} (trellis.lock)", name(locked.plugin))),
         );
     }

@@ -157,15 +157,24 @@ pub fn check_node_ports(model: &Model, diags: &mut Diagnostics) {
             );
         }
     }
-    let mut seen: BTreeMap<(&str, u16), Span> = BTreeMap::new();
+    // Kubernetes lets one service use a node port for both TCP and UDP (DNS on
+    // 53/TCP and 53/UDP); any other reuse in a cluster is a conflict.
+    type Use<'m> = (Span, (&'m str, &'m str), crate::model::Protocol);
+    let mut seen: BTreeMap<(&str, u16), Use<'_>> = BTreeMap::new();
     for service in &model.services {
+        let owner = (
+            service.namespace.value.as_str(),
+            service.name.value.as_str(),
+        );
         for port in &service.ports {
             let Some(np) = &port.node_port else {
                 continue;
             };
             let key = (service.cluster.value.as_str(), np.value);
-            if let Some(first) = seen.get(&key) {
-                diags.push(
+            match seen.get(&key) {
+                Some((_, first_owner, first_protocol))
+                    if *first_owner == owner && *first_protocol != port.protocol.value => {}
+                Some((first, _, _)) => diags.push(
                     Diagnostic::new(
                         &codes::DUPLICATE_NODE_PORT,
                         np.span,
@@ -176,9 +185,10 @@ pub fn check_node_ports(model: &Model, diags: &mut Diagnostics) {
                     )
                     .label("used again here")
                     .related(*first, "first used here"),
-                );
-            } else {
-                seen.insert(key, np.span);
+                ),
+                None => {
+                    seen.insert(key, (np.span, owner, port.protocol.value));
+                }
             }
         }
     }
@@ -221,12 +231,29 @@ pub fn check_shared_network_hazard(model: &Model, diags: &mut Diagnostics) {
         let Some(((first_cluster, first_ports), rest)) = exposing.split_first() else {
             continue;
         };
+        let first_set: std::collections::BTreeSet<u16> = first_ports.iter().map(|p| p.0).collect();
         for (cluster, ports) in rest {
-            let differing = ports
-                .iter()
-                .find(|(p, _, _)| !first_ports.iter().any(|(q, _, _)| q == p));
-            let (Some((port, span, service)), Some((first_port, first_span, first_service))) =
-                (differing, first_ports.first())
+            let set: std::collections::BTreeSet<u16> = ports.iter().map(|p| p.0).collect();
+            // The hazard needs different ports: one cluster exposing a port the other
+            // does not, in either direction. The warning points at the port that
+            // differs.
+            let pair = match ports.iter().find(|p| !first_set.contains(&p.0)) {
+                Some(mine) => first_ports
+                    .first()
+                    .map(|theirs| ((mine, *cluster), (theirs, *first_cluster))),
+                None => first_ports
+                    .iter()
+                    .find(|p| !set.contains(&p.0))
+                    .and_then(|theirs| {
+                        ports
+                            .first()
+                            .map(|mine| ((theirs, *first_cluster), (mine, *cluster)))
+                    }),
+            };
+            let Some((
+                ((port, span, service), here),
+                ((other_port, other_span, other_service), there),
+            )) = pair
             else {
                 continue;
             };
@@ -235,12 +262,12 @@ pub fn check_shared_network_hazard(model: &Model, diags: &mut Diagnostics) {
                     &codes::SHARED_NETWORK_LB_HAZARD,
                     *span,
                     format!(
-                        "clusters `{first_cluster}` and `{cluster}` share network `{}` and expose load-balancer ports {first_port} and {port}: AksHci can give both the same address",
+                        "clusters `{here}` and `{there}` share network `{}` and expose load-balancer ports {port} and {other_port}: AksHci can give both the same address",
                         network.name.value
                     ),
                 )
                 .label(format!("service `{service}` on port {port}"))
-                .related(*first_span, format!("service `{first_service}` of cluster `{first_cluster}` on port {first_port}")),
+                .related(*other_span, format!("service `{other_service}` of cluster `{there}` on port {other_port}")),
             );
         }
     }
