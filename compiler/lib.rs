@@ -28,11 +28,13 @@
 pub mod alloc;
 pub mod check;
 pub mod diag;
+pub mod emit;
 pub mod fmt;
 pub mod load;
 pub mod lock;
 pub mod lower;
 pub mod model;
+pub mod output;
 pub mod parse;
 pub mod source;
 pub mod stdlib;
@@ -58,6 +60,8 @@ pub struct Compilation {
     pub lock: Option<lock::Lock>,
     /// Every allocated address and port; `None` when the project has errors.
     pub allocation: Option<alloc::Allocation>,
+    /// The generated files, sorted by path; empty when the project has errors.
+    pub artifacts: Vec<emit::Artifact>,
     /// Every diagnostic, sorted by file, offset and code.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -79,6 +83,10 @@ pub fn compile(sources: &Sources, load_diags: Diagnostics, options: &Options) ->
     check::check(&model, lock.as_ref(), &mut diags);
     let allocation =
         (!diags.has_errors()).then(|| alloc::allocate(&model, lock.as_ref(), &mut diags));
+    let artifacts = match (&allocation, diags.has_errors()) {
+        (Some(alloc), false) => emit::emit_all(&model, alloc),
+        _ => Vec::new(),
+    };
     let mut diagnostics = diags.into_sorted();
     // A file that did not parse may hold the declarations other files refer to, so
     // its syntax error is the only thing to say about those references.
@@ -98,6 +106,7 @@ pub fn compile(sources: &Sources, load_diags: Diagnostics, options: &Options) ->
         model,
         lock,
         allocation,
+        artifacts,
         diagnostics,
     }
 }

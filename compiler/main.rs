@@ -162,10 +162,14 @@ fn run_check(args: &CheckArgs, output: Option<&Path>) -> u8 {
     if compilation.has_errors() {
         return 1;
     }
-    let (Some(_), Some(alloc)) = (output, &compilation.allocation) else {
+    let (Some(out_dir), Some(alloc)) = (output, &compilation.allocation) else {
         return 0;
     };
-    // `build`: record the allocation, then say what it holds.
+    // `build`: write the outputs (all or nothing), record the allocation, then say
+    // what it holds.
+    if let Err(e) = trellis::output::write_output(out_dir, &compilation.artifacts) {
+        return io_failure(e);
+    }
     let lock_path = project.root.join(trellis::lock::LOCK_FILE);
     let text = trellis::lock::render(alloc);
     let unchanged = project
@@ -179,9 +183,16 @@ fn run_check(args: &CheckArgs, output: Option<&Path>) -> u8 {
     }
     if matches!(args.format, Format::Text) {
         print!("{}", summary(alloc, unchanged));
-        // The emitters arrive with later work; until then `build` writes only the
-        // lock, and says so.
-        eprintln!("note: no emitters yet; only trellis.lock is written");
+        println!(
+            "wrote {} file{} to {}",
+            compilation.artifacts.len(),
+            if compilation.artifacts.len() == 1 {
+                ""
+            } else {
+                "s"
+            },
+            out_dir.display()
+        );
     }
     0
 }

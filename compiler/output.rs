@@ -1,0 +1,137 @@
+//! Writing a build's artifacts to the output folder, all or nothing.
+//!
+//! The artifacts go to a fresh temporary folder beside the target
+//! (`.NAME.trellis-new`); only when every file is written is the previous output
+//! moved aside (`.NAME.trellis-old`), the new one renamed into place, and the old
+//! one removed. A failure before the swap leaves the previous output untouched; a
+//! build killed between the two renames leaves the previous output in
+//! `.NAME.trellis-old`, which the next build puts back before it starts. Files of
+//! objects that no longer exist disappear with the old folder.
+//!
+//! The output folder holds a marker file, `.trellis-output`; trellis refuses to
+//! replace a non-empty folder without it, so a mistyped `-o` never deletes a folder
+//! trellis did not write.
+//!
+//! Invariant: this module and `load` are the only ones that touch the file system.
+
+use std::fmt;
+use std::path::{Component, Path, PathBuf};
+
+use crate::emit::Artifact;
+
+/// The marker file trellis writes into every output folder.
+pub const MARKER: &str = ".trellis-output";
+
+#[derive(Debug)]
+pub struct OutputError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+impl fmt::Display for OutputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+impl std::error::Error for OutputError {}
+
+fn err(path: &Path, message: impl Into<String>) -> OutputError {
+    OutputError {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> OutputError + '_ {
+    move |e| err(path, e.to_string())
+}
+
+/// The sibling folders used for the swap.
+fn siblings(dir: &Path) -> Result<(PathBuf, PathBuf), OutputError> {
+    let name = dir
+        .file_name()
+        .ok_or_else(|| err(dir, "the output folder needs a name"))?
+        .to_string_lossy()
+        .into_owned();
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    Ok((
+        parent.join(format!(".{name}.trellis-new")),
+        parent.join(format!(".{name}.trellis-old")),
+    ))
+}
+
+/// Writes `artifacts` to `dir`, replacing its previous content atomically as seen
+/// from any later build.
+pub fn write_output(dir: &Path, artifacts: &[Artifact]) -> Result<(), OutputError> {
+    let (new, old) = siblings(dir)?;
+    // A previous build interrupted mid-swap: put the old output back first.
+    if !dir.exists() && old.is_dir() {
+        std::fs::rename(&old, dir).map_err(io(&old))?;
+    }
+    if dir.exists() {
+        if !dir.is_dir() {
+            return Err(err(dir, "exists and is not a folder"));
+        }
+        let empty = std::fs::read_dir(dir).map_err(io(dir))?.next().is_none();
+        if !empty && !dir.join(MARKER).is_file() {
+            return Err(err(
+                dir,
+                format!("refusing to replace a folder trellis did not write (it has no {MARKER}); choose another output folder with -o"),
+            ));
+        }
+    }
+    if new.exists() {
+        std::fs::remove_dir_all(&new).map_err(io(&new))?;
+    }
+    std::fs::create_dir_all(&new).map_err(io(&new))?;
+    let written = write_all(&new, artifacts);
+    if let Err(e) = written {
+        let _ = std::fs::remove_dir_all(&new);
+        return Err(e);
+    }
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(io(&old))?;
+    }
+    let had_previous = dir.exists();
+    if had_previous {
+        std::fs::rename(dir, &old).map_err(io(dir))?;
+    }
+    if let Err(e) = std::fs::rename(&new, dir) {
+        if had_previous {
+            let _ = std::fs::rename(&old, dir);
+        }
+        let _ = std::fs::remove_dir_all(&new);
+        return Err(err(dir, e.to_string()));
+    }
+    if had_previous {
+        std::fs::remove_dir_all(&old).map_err(io(&old))?;
+    }
+    Ok(())
+}
+
+fn write_all(root: &Path, artifacts: &[Artifact]) -> Result<(), OutputError> {
+    for artifact in artifacts {
+        let rel = Path::new(&artifact.path);
+        // Paths come from validated names; refuse anything that could leave the
+        // folder all the same.
+        let safe = rel.components().all(|c| matches!(c, Component::Normal(_)));
+        if !safe || artifact.path.is_empty() {
+            return Err(err(rel, "refusing to write outside the output folder"));
+        }
+        let path = root.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        std::fs::write(&path, &artifact.content).map_err(io(&path))?;
+    }
+    let marker = root.join(MARKER);
+    std::fs::write(
+        &marker,
+        "This folder is written by `trellis build`; it is replaced as a whole on every build.\n",
+    )
+    .map_err(io(&marker))
+}

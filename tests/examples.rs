@@ -1,0 +1,229 @@
+//! Every project in `examples/` through every emitter: the complete output is
+//! snapshotted (`snapshots/examples/<project>/...`), is byte-identical across builds
+//! and file orders, and every manifest passes the real validators:
+//! `kubernetes-validate --strict` for the cluster's Kubernetes version.
+//!
+//! Validators are found on `PATH` or in `target/venv/bin` (where `tests/run`
+//! installs them). With `CI=true` a missing validator fails the test; otherwise the
+//! test says loudly that it skipped the check.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use trellis::diag::Diagnostics;
+use trellis::emit::Artifact;
+use trellis::source::{SourceKind, Sources};
+use trellis::{compile, load, Compilation, Options};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn examples() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(format!("{ROOT}/examples"))
+        .expect("examples folder")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// Compiles a project from `sources`, asserting it has no errors.
+fn build(sources: &Sources, what: &str) -> Compilation {
+    let compilation = compile(sources, Diagnostics::new(), &Options::default());
+    let errors: Vec<String> = compilation
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| format!("{} {}", d.code.code, d.message))
+        .collect();
+    assert!(errors.is_empty(), "{what}: {errors:#?}");
+    compilation
+}
+
+fn load_example(dir: &Path) -> Sources {
+    let project = load::load(dir, &[]).expect("load example");
+    assert!(project.diagnostics.is_empty());
+    project.sources
+}
+
+/// The same files, added in reverse order (as another file system might list them).
+fn reversed(sources: &Sources) -> Sources {
+    let mut files: Vec<_> = sources.iter().map(|(_, f)| f.clone()).collect();
+    files.reverse();
+    let mut out = Sources::new();
+    for f in files {
+        match f.kind {
+            SourceKind::Kdl => out.add(f.path.clone(), f.text.clone()),
+            SourceKind::Lock => out.add_lock(f.path.clone(), f.text.clone()),
+        };
+    }
+    out
+}
+
+#[test]
+fn every_example_output_is_snapshotted_and_deterministic() {
+    for dir in examples() {
+        let name = dir
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let sources = load_example(&dir);
+        let first = build(&sources, &name);
+        let again = build(&sources, &name);
+        let other_order = build(&reversed(&sources), &name);
+        assert_eq!(
+            first.artifacts, again.artifacts,
+            "{name}: two builds differ"
+        );
+        assert_eq!(
+            first.artifacts, other_order.artifacts,
+            "{name}: file order changes the output"
+        );
+        assert!(!first.artifacts.is_empty(), "{name}: no output");
+        insta::with_settings!({
+            snapshot_path => format!("{ROOT}/snapshots/examples/{name}"),
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            for artifact in &first.artifacts {
+                let snap = artifact.path.replace('/', "__");
+                insta::assert_snapshot!(snap, &artifact.content);
+            }
+        });
+    }
+}
+
+/// Finds a validator executable: `target/venv/bin/NAME`, or NAME on `PATH`.
+fn find_tool(name: &str) -> Option<PathBuf> {
+    let venv = PathBuf::from(format!("{ROOT}/target/venv/bin/{name}"));
+    if venv.is_file() {
+        return Some(venv);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|p| p.join(name))
+        .find(|p| p.is_file())
+}
+
+fn require_tool(name: &str) -> Option<PathBuf> {
+    let found = find_tool(name);
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{name} is not installed; tests/run installs it (CI=true forbids skipping)"
+        );
+        eprintln!("SKIPPED: {name} is not installed; run tests/run to install it");
+    }
+    found
+}
+
+/// The Kubernetes version to validate a cluster's manifests against: its declared
+/// version, clamped to the versions kubernetes-validate knows (1.25–1.37).
+fn validation_version(declared: Option<&str>) -> String {
+    let (major, minor) = declared
+        .and_then(|v| {
+            let mut parts = v.trim_start_matches('v').split('.');
+            Some((
+                parts.next()?.parse::<u32>().ok()?,
+                parts.next()?.parse::<u32>().ok()?,
+            ))
+        })
+        .unwrap_or((1, 37));
+    format!("{major}.{}.0", minor.clamp(25, 37))
+}
+
+#[test]
+fn every_manifest_passes_kubernetes_validate_strict() {
+    let Some(tool) = require_tool("kubernetes-validate") else {
+        return;
+    };
+    let mut checked = 0;
+    for dir in examples() {
+        let name = dir
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let compilation = build(&load_example(&dir), &name);
+        let out = tempfile::tempdir().expect("tempdir");
+        trellis::output::write_output(&out.path().join("out"), &compilation.artifacts)
+            .expect("write");
+        for cluster in &compilation.model.clusters {
+            let version = validation_version(cluster.kubernetes.as_ref().map(|k| k.value.as_str()));
+            let manifests: Vec<&Artifact> = compilation
+                .artifacts
+                .iter()
+                .filter(|a| {
+                    a.path
+                        .starts_with(&format!("{}/kubernetes/", cluster.name.value))
+                })
+                .filter(|a| !a.path.ends_with("kustomization.yaml"))
+                .collect();
+            if manifests.is_empty() {
+                continue;
+            }
+            let mut cmd = Command::new(&tool);
+            cmd.args(["--strict", "--quiet", "-k", &version]);
+            for m in &manifests {
+                cmd.arg(out.path().join("out").join(&m.path));
+            }
+            let result = cmd.output().expect("run kubernetes-validate");
+            assert!(
+                result.status.success(),
+                "{name}/{}: kubernetes-validate failed:\n{}{}",
+                cluster.name.value,
+                String::from_utf8_lossy(&result.stdout),
+                String::from_utf8_lossy(&result.stderr)
+            );
+            checked += manifests.len();
+        }
+    }
+    assert!(checked > 10, "only {checked} manifests checked");
+}
+
+#[test]
+fn kustomizations_list_exactly_their_cluster_manifests() {
+    for dir in examples() {
+        let name = dir
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let compilation = build(&load_example(&dir), &name);
+        for k in compilation
+            .artifacts
+            .iter()
+            .filter(|a| a.path.ends_with("/kubernetes/kustomization.yaml"))
+        {
+            let base = k.path.trim_end_matches("kustomization.yaml");
+            let listed: Vec<String> = k
+                .content
+                .lines()
+                .filter_map(|l| l.strip_prefix("- "))
+                .map(|l| format!("{base}{}", l.trim()))
+                .collect();
+            let mut present: Vec<String> = compilation
+                .artifacts
+                .iter()
+                .filter(|a| a.path.starts_with(base) && !a.path.ends_with("kustomization.yaml"))
+                .map(|a| a.path.clone())
+                .collect();
+            let mut sorted_listed = listed.clone();
+            sorted_listed.sort();
+            present.sort();
+            assert_eq!(sorted_listed, present, "{name}: {}", k.path);
+            // Namespaces come first.
+            let first_other = listed
+                .iter()
+                .position(|p| !p.ends_with("/namespace.yaml"))
+                .unwrap_or(listed.len());
+            assert!(
+                listed[first_other..]
+                    .iter()
+                    .all(|p| !p.ends_with("/namespace.yaml")),
+                "{name}: namespaces not first"
+            );
+        }
+    }
+}
