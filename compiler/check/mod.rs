@@ -5,6 +5,8 @@
 //! - `addresses.rs`: the network plan: settings, ranges, overlaps, capacity (TR04xx).
 //! - `services.rs`: pinned addresses, internal load balancers, node ports, the
 //!   shared-network hazard (TR0408–TR0411, TR0501).
+//! - `workloads.rs`: service selectors and target ports, duplicate ports, ingress
+//!   routes and TLS hosts, workload OS against node pools (TR0502–TR0508, TR0708).
 //! - `platform.rs`: plugin and platform limits (TR07xx).
 //!
 //! Checks run only on what lowered completely; a check that needs a reference
@@ -15,6 +17,7 @@ pub mod interval;
 mod platform;
 mod refs;
 pub mod services;
+pub mod workloads;
 
 use crate::diag::Diagnostics;
 use crate::lock::Lock;
@@ -32,6 +35,9 @@ pub fn check(model: &Model, lock: Option<&Lock>, diags: &mut Diagnostics) {
     services::check_service_addresses(model, diags);
     services::check_node_ports(model, diags);
     services::check_shared_network_hazard(model, diags);
+    workloads::check_services(model, diags);
+    workloads::check_ingresses(model, diags);
+    workloads::check_workload_os(model, diags);
     if let Some(lock) = lock {
         platform::check_plugin_changes(model, lock, diags);
     }

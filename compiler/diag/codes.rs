@@ -174,6 +174,27 @@ codes! {
     DUPLICATE_NODE_PORT "TR0501" "duplicate-node-port" Error
         "one NodePort used twice in a cluster"
         help "pin a different node port, or let trellis allocate it";
+    SELECTOR_MATCHES_NOTHING "TR0502" "selector-matches-nothing" Warning
+        "a service selector that matches no workload of its namespace"
+        help "make `select` match the labels of a workload in the service's namespace";
+    TARGET_PORT_NOT_EXPOSED "TR0503" "target-port-not-exposed" Error
+        "a named target port that the selected workloads do not declare"
+        help "name a port the selected workloads declare with `port NAME NUMBER`";
+    TARGET_PORT_UNDECLARED "TR0504" "target-port-undeclared" Warning
+        "a numeric target port that none of the selected workloads declares"
+        help "declare the port on the workload (`port NAME NUMBER`), or target a declared one";
+    DUPLICATE_SERVICE_PORT "TR0505" "duplicate-service-port" Error
+        "a service port or port name listed twice"
+        help "give each port of a service its own number and protocol, and its own name";
+    ROUTE_PORT_MISSING "TR0506" "route-port-missing" Error
+        "an ingress route to a port its service does not have"
+        help "route to one of the service's ports, by number or name";
+    TLS_HOST_NOT_ROUTED "TR0507" "tls-host-not-routed" Warning
+        "a TLS host that no rule of the ingress serves"
+        help "add a `rule` for the host, or remove it from `tls`";
+    CONFLICTING_ROUTE "TR0508" "conflicting-route" Error
+        "two ingress routes for the same host and path"
+        help "route each host and path once per ingress class";
 
     FLANNEL_DEPRECATED "TR0701" "flannel-deprecated" Warning
         "the flannel network plugin is retired"
@@ -196,6 +217,9 @@ codes! {
     PLUGIN_CHANGED "TR0707" "plugin-changed" Error
         "a deployed cluster's network plugin changed"
         help "keep the plugin recorded in trellis.lock, or add `recreate #true` to the cluster to remove and re-create it";
+    NO_POOL_FOR_OS "TR0708" "no-pool-for-os" Error
+        "a workload for an OS the cluster has no nodes of"
+        help "add a node pool of that OS to the cluster, or run the workload on the OS its image needs";
 }
 
 /// Looks a code up by its code ("TR0201", case-insensitive) or its name ("unknown-node").

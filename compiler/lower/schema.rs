@@ -16,6 +16,8 @@ pub enum Ty {
     Path,
     /// A Kubernetes object name: a DNS-1123 label (at most 63 characters).
     K8sName,
+    /// A Kubernetes Service name: a DNS-1035 label (starts with a letter).
+    ServiceName,
     /// An AksHci network or cluster name: lowercase letters and digits.
     AksHciName,
     /// The name of a declared object of the given kind.
@@ -89,6 +91,7 @@ impl Ty {
             Ty::Text => "a string".into(),
             Ty::Path => "a path string".into(),
             Ty::K8sName => "a Kubernetes name string".into(),
+            Ty::ServiceName => "a Service name string (starting with a letter)".into(),
             Ty::AksHciName => "a name string (lowercase letters and digits)".into(),
             Ty::Ref(kind) => format!("the name of a {}", kind.noun()),
             Ty::Int { min, max } => format!("an integer from {min} to {max}"),
@@ -787,7 +790,11 @@ pub static EXTERNAL_NAME: NodeSpec = setting(
 pub static SERVICE: NodeSpec = NodeSpec {
     name: "service",
     doc: "A Kubernetes Service.",
-    args: &[arg("name", Ty::K8sName, "name of the service")],
+    args: &[arg(
+        "name",
+        Ty::ServiceName,
+        "name of the service (a DNS-1035 label: starts with a letter)",
+    )],
     rest: None,
     props: &[IN_CLUSTER, IN_NAMESPACE],
     free_props: None,

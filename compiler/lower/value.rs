@@ -226,6 +226,23 @@ fn lower_string(ty: Ty, s: &str, site: &ValueSite<'_>, diags: &mut Diagnostics) 
             Ok(()) => Some(Value::Str(s.to_string())),
             Err(why) => fail(diags, &codes::INVALID_K8S_NAME, format!("`{s}` is not a valid Kubernetes name: {why}"), "invalid name", suggest_k8s_name(s)),
         },
+        Ty::ServiceName => match validate_dns_label(s).and_then(|()| {
+            if s.starts_with(|c: char| c.is_ascii_lowercase()) {
+                Ok(())
+            } else {
+                Err("a Service name must start with a letter (DNS-1035)".to_string())
+            }
+        }) {
+            Ok(()) => Some(Value::Str(s.to_string())),
+            Err(why) => {
+                let help = if validate_dns_label(s).is_ok() {
+                    Some(format!("start the name with a letter, e.g. \"svc-{s}\""))
+                } else {
+                    suggest_k8s_name(s)
+                };
+                fail(diags, &codes::INVALID_K8S_NAME, format!("`{s}` is not a valid Service name: {why}"), "invalid name", help)
+            }
+        },
         Ty::AksHciName => match validate_akshci_name(s) {
             Ok(()) => Some(Value::Str(s.to_string())),
             Err(why) => {

@@ -1,0 +1,385 @@
+//! Kubernetes objects against each other (TR0502–TR0508, TR0708): what a service
+//! selects and targets, its ports, ingress routes and TLS hosts, and whether a
+//! workload's OS has nodes to run on.
+//!
+//! Service selectors are matched through an index from (cluster, namespace, label)
+//! to workloads, so a namespace of thousands of services and workloads is checked in
+//! near-linear time; route conflicts are found by sorting.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::diag::{codes, Diagnostic, Diagnostics};
+use crate::model::{Labels, Model, PortRef, Service, ServiceType, Workload};
+use crate::source::Span;
+
+/// True when `labels` has every key=value of `selector`.
+fn selects(selector: &Labels, labels: &Labels) -> bool {
+    selector
+        .items
+        .iter()
+        .all(|s| labels.get(&s.key.value) == Some(s.value.value.as_str()))
+}
+
+/// Workloads by (cluster, namespace, label key, label value).
+struct WorkloadIndex<'m> {
+    by_label: HashMap<(&'m str, &'m str, &'m str, &'m str), Vec<&'m Workload>>,
+    /// Workloads by (cluster, label key, label value), for the other-namespace hint.
+    by_cluster_label: HashMap<(&'m str, &'m str, &'m str), Vec<&'m Workload>>,
+}
+
+impl<'m> WorkloadIndex<'m> {
+    fn new(model: &'m Model) -> WorkloadIndex<'m> {
+        let mut by_label: HashMap<_, Vec<&Workload>> = HashMap::new();
+        let mut by_cluster_label: HashMap<_, Vec<&Workload>> = HashMap::new();
+        for w in &model.workloads {
+            for l in &w.labels.items {
+                let (k, v) = (l.key.value.as_str(), l.value.value.as_str());
+                by_label
+                    .entry((w.cluster.value.as_str(), w.namespace.value.as_str(), k, v))
+                    .or_default()
+                    .push(w);
+                by_cluster_label
+                    .entry((w.cluster.value.as_str(), k, v))
+                    .or_default()
+                    .push(w);
+            }
+        }
+        WorkloadIndex {
+            by_label,
+            by_cluster_label,
+        }
+    }
+
+    /// The workloads of the service's namespace that its selector selects.
+    fn selected(&self, service: &'m Service, selector: &Labels) -> Vec<&'m Workload> {
+        let Some(first) = selector.items.first() else {
+            return Vec::new();
+        };
+        let key = (
+            service.cluster.value.as_str(),
+            service.namespace.value.as_str(),
+            first.key.value.as_str(),
+            first.value.value.as_str(),
+        );
+        self.by_label
+            .get(&key)
+            .map(|ws| {
+                ws.iter()
+                    .copied()
+                    .filter(|w| selects(selector, &w.labels))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// A workload of another namespace of the cluster that the selector would match.
+    fn elsewhere(&self, service: &Service, selector: &Labels) -> Option<&'m Workload> {
+        let first = selector.items.first()?;
+        let key = (
+            service.cluster.value.as_str(),
+            first.key.value.as_str(),
+            first.value.value.as_str(),
+        );
+        self.by_cluster_label
+            .get(&key)?
+            .iter()
+            .copied()
+            .find(|w| w.namespace.value != service.namespace.value && selects(selector, &w.labels))
+    }
+}
+
+pub fn check_services(model: &Model, diags: &mut Diagnostics) {
+    let index = WorkloadIndex::new(model);
+    for service in &model.services {
+        check_duplicate_ports(service, diags);
+        let Some(selector) = &service.selector else {
+            continue;
+        };
+        if selector.items.is_empty() || service.kind.value == ServiceType::ExternalName {
+            continue;
+        }
+        let selected = index.selected(service, selector);
+        let selector_span = selector.span.unwrap_or(service.name.span);
+        if selected.is_empty() {
+            let mut diag = Diagnostic::new(
+                &codes::SELECTOR_MATCHES_NOTHING,
+                selector_span,
+                format!(
+                    "the selector of service `{}` matches no workload in namespace `{}`",
+                    service.name.value, service.namespace.value
+                ),
+            )
+            .label("matches nothing");
+            if let Some(other) = index.elsewhere(service, selector) {
+                diag = diag
+                    .related(other.name.span, format!("matches workload `{}` of namespace `{}`", other.name.value, other.namespace.value))
+                    .help(format!(
+                        "a service selects pods of its own namespace only; declare the service in namespace `{}`, or the workload in `{}`",
+                        other.namespace.value, service.namespace.value
+                    ));
+            }
+            diags.push(diag);
+            continue;
+        }
+        check_target_ports(service, &selected, diags);
+    }
+}
+
+fn check_duplicate_ports(service: &Service, diags: &mut Diagnostics) {
+    let mut numbers: BTreeMap<(u16, crate::model::Protocol), Span> = BTreeMap::new();
+    let mut names: BTreeMap<&str, Span> = BTreeMap::new();
+    for port in &service.ports {
+        let key = (port.port.value, port.protocol.value);
+        if let Some(first) = numbers.get(&key) {
+            diags.push(
+                Diagnostic::new(
+                    &codes::DUPLICATE_SERVICE_PORT,
+                    port.port.span,
+                    format!(
+                        "service `{}` lists port {}/{} twice",
+                        service.name.value,
+                        port.port.value,
+                        port.protocol.value.as_str()
+                    ),
+                )
+                .label("listed again")
+                .related(*first, "first listed here"),
+            );
+        } else {
+            numbers.insert(key, port.port.span);
+        }
+        if let Some(name) = &port.name {
+            if let Some(first) = names.get(name.value.as_str()) {
+                diags.push(
+                    Diagnostic::new(
+                        &codes::DUPLICATE_SERVICE_PORT,
+                        name.span,
+                        format!(
+                            "service `{}` has two ports named `{}`",
+                            service.name.value, name.value
+                        ),
+                    )
+                    .label("name used again")
+                    .related(*first, "first used here"),
+                );
+            } else {
+                names.insert(name.value.as_str(), name.span);
+            }
+        }
+    }
+}
+
+fn check_target_ports(service: &Service, selected: &[&Workload], diags: &mut Diagnostics) {
+    for port in &service.ports {
+        let (target, span) = match &port.target {
+            Some(t) => (t.value.clone(), t.span),
+            None => (PortRef::Number(port.port.value), port.port.span),
+        };
+        match &target {
+            PortRef::Name(name) => {
+                let missing: Vec<&&Workload> = selected
+                    .iter()
+                    .filter(|w| {
+                        !w.ports.iter().any(|p| {
+                            &p.name.value == name && p.protocol.value == port.protocol.value
+                        })
+                    })
+                    .collect();
+                if let Some(first) = missing.first() {
+                    let declared: Vec<String> = first
+                        .ports
+                        .iter()
+                        .map(|p| format!("`{}`", p.name.value))
+                        .collect();
+                    let mut diag = Diagnostic::new(
+                        &codes::TARGET_PORT_NOT_EXPOSED,
+                        span,
+                        format!(
+                            "service `{}` targets port `{name}`/{}, which workload `{}` does not declare",
+                            service.name.value,
+                            port.protocol.value.as_str(),
+                            first.name.value
+                        ),
+                    )
+                    .label("no such port")
+                    .related(first.name.span, "selected workload");
+                    if !declared.is_empty() {
+                        diag = diag.help(format!(
+                            "workload `{}` declares {}",
+                            first.name.value,
+                            declared.join(", ")
+                        ));
+                    }
+                    diags.push(diag);
+                }
+            }
+            PortRef::Number(number) => {
+                let declared = selected.iter().any(|w| {
+                    w.ports.iter().any(|p| {
+                        p.number.value == *number && p.protocol.value == port.protocol.value
+                    })
+                });
+                let any_ports = selected.iter().any(|w| !w.ports.is_empty());
+                if !declared && any_ports {
+                    diags.push(
+                        Diagnostic::new(
+                            &codes::TARGET_PORT_UNDECLARED,
+                            span,
+                            format!(
+                                "service `{}` sends traffic to port {number}/{}, which none of its {} selected workload(s) declares",
+                                service.name.value,
+                                port.protocol.value.as_str(),
+                                selected.len()
+                            ),
+                        )
+                        .label("undeclared port"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+pub fn check_ingresses(model: &Model, diags: &mut Diagnostics) {
+    // Services by (cluster, namespace, name).
+    let services: HashMap<(&str, &str, &str), &Service> = model
+        .services
+        .iter()
+        .map(|s| {
+            (
+                (
+                    s.cluster.value.as_str(),
+                    s.namespace.value.as_str(),
+                    s.name.value.as_str(),
+                ),
+                s,
+            )
+        })
+        .collect();
+    // (cluster, class, host, path) -> first route span, for conflicts.
+    let mut routes: Vec<((&str, &str, &str, &str), Span, &str)> = Vec::new();
+    for ingress in &model.ingresses {
+        let c = ingress.cluster.value.as_str();
+        let ns = ingress.namespace.value.as_str();
+        let class = ingress.class.as_ref().map_or("", |c| c.value.as_str());
+        for rule in &ingress.rules {
+            let host = rule.host.as_ref().map_or("*", |h| h.value.as_str());
+            for route in &rule.routes {
+                routes.push((
+                    (c, class, host, route.path.value.as_str()),
+                    route.path.span,
+                    ingress.name.value.as_str(),
+                ));
+                let Some(service) = services.get(&(c, ns, route.service.value.as_str())) else {
+                    continue;
+                };
+                let found = service.ports.iter().any(|p| match &route.port.value {
+                    PortRef::Number(n) => p.port.value == *n,
+                    PortRef::Name(n) => p.name.as_ref().is_some_and(|name| &name.value == n),
+                });
+                if !found && service.kind.value != ServiceType::ExternalName {
+                    let ports: Vec<String> = service
+                        .ports
+                        .iter()
+                        .map(|p| match &p.name {
+                            Some(n) => format!("{} (`{}`)", p.port.value, n.value),
+                            None => p.port.value.to_string(),
+                        })
+                        .collect();
+                    diags.push(
+                        Diagnostic::new(
+                            &codes::ROUTE_PORT_MISSING,
+                            route.port.span,
+                            format!(
+                                "service `{}` has no port {}",
+                                service.name.value, route.port.value
+                            ),
+                        )
+                        .label("no such port")
+                        .related(service.name.span, "service declared here")
+                        .help(format!(
+                            "service `{}` has port {}",
+                            service.name.value,
+                            ports.join(", ")
+                        )),
+                    );
+                }
+            }
+        }
+        for tls in &ingress.tls {
+            for host in &tls.hosts {
+                let served = ingress.rules.iter().any(|r| match &r.host {
+                    None => true,
+                    Some(h) => h.value == host.value,
+                });
+                if !served {
+                    diags.push(
+                        Diagnostic::new(
+                            &codes::TLS_HOST_NOT_ROUTED,
+                            host.span,
+                            format!(
+                                "ingress `{}` has a certificate for `{}` but no rule for it",
+                                ingress.name.value, host.value
+                            ),
+                        )
+                        .label("no rule serves this host"),
+                    );
+                }
+            }
+        }
+    }
+    routes.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    for pair in routes.windows(2) {
+        let [(key_a, span_a, ingress_a), (key_b, span_b, ingress_b)] = pair else {
+            continue;
+        };
+        if key_a == key_b {
+            let (_, _, host, path) = key_a;
+            diags.push(
+                Diagnostic::new(
+                    &codes::CONFLICTING_ROUTE,
+                    *span_b,
+                    format!("host `{host}` path `{path}` is routed twice (ingresses `{ingress_a}` and `{ingress_b}`)"),
+                )
+                .label("routed again")
+                .related(*span_a, "first routed here"),
+            );
+        }
+    }
+}
+
+/// A workload needs a node pool of its OS with at least one node.
+pub fn check_workload_os(model: &Model, diags: &mut Diagnostics) {
+    for w in &model.workloads {
+        let Some(cluster) = model
+            .clusters
+            .iter()
+            .find(|c| c.name.value == w.cluster.value)
+        else {
+            continue;
+        };
+        let has_nodes = cluster
+            .node_pools
+            .iter()
+            .any(|p| p.os.value == w.os.value && p.count.value > 0);
+        if !has_nodes {
+            let os = match w.os.value {
+                crate::model::Os::Linux => "linux",
+                crate::model::Os::Windows => "windows",
+            };
+            diags.push(
+                Diagnostic::new(
+                    &codes::NO_POOL_FOR_OS,
+                    w.os.span,
+                    format!("workload `{}` needs {os} nodes, and cluster `{}` has none", w.name.value, cluster.name.value),
+                )
+                .label(format!("{os} workload"))
+                .related(cluster.name.span, "cluster declared here")
+                .help(format!(
+                    "add `node-pool \"{os}\" os=\"{os}\" count=…` to cluster `{}`, or run an image built for the OS the cluster has",
+                    cluster.name.value
+                )),
+            );
+        }
+    }
+}
