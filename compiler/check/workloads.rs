@@ -240,6 +240,10 @@ fn check_target_ports(service: &Service, selected: &[&Workload], diags: &mut Dia
     }
 }
 
+/// A route for conflict detection: (cluster, class, host, path), its span, and the
+/// ingress it belongs to.
+type RouteKey<'m> = ((&'m str, &'m str, &'m str, &'m str), Span, &'m str);
+
 pub fn check_ingresses(model: &Model, diags: &mut Diagnostics) {
     // Services by (cluster, namespace, name).
     let services: HashMap<(&str, &str, &str), &Service> = model
@@ -257,7 +261,7 @@ pub fn check_ingresses(model: &Model, diags: &mut Diagnostics) {
         })
         .collect();
     // (cluster, class, host, path) -> first route span, for conflicts.
-    let mut routes: Vec<((&str, &str, &str, &str), Span, &str)> = Vec::new();
+    let mut routes: Vec<RouteKey<'_>> = Vec::new();
     for ingress in &model.ingresses {
         let c = ingress.cluster.value.as_str();
         let ns = ingress.namespace.value.as_str();
