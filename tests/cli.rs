@@ -329,10 +329,56 @@ fn hidden_folders_and_the_output_folder_are_not_loaded() {
         write(&dir.path().join(sub), "junk.kdl", "this is { not valid");
     }
     write(dir.path(), "notes.txt", "not a kdl file {");
+    // `out` is a previous build's output (it has the marker), so it may be replaced.
+    write(&dir.path().join("out"), ".trellis-output", "");
     let out = trellis(&["build", "."], Some(dir.path()));
     assert_eq!(code(&out), 0, "{}", text(&out.stderr));
-    // Only the project's own lock was written, beside the sources.
     assert!(dir.path().join("trellis.lock").exists());
+    assert!(
+        !dir.path().join("out/junk.kdl").exists(),
+        "the old output was replaced"
+    );
+    assert!(dir.path().join("out/.trellis-output").exists());
+}
+
+#[test]
+fn build_refuses_to_replace_a_folder_it_did_not_write() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_sources("quickstart", dir.path());
+    std::fs::create_dir(dir.path().join("docs")).expect("mkdir");
+    write(&dir.path().join("docs"), "notes.md", "precious");
+    let out = trellis(&["build", ".", "-o", "docs"], Some(dir.path()));
+    assert_eq!(code(&out), 2);
+    assert!(text(&out.stderr).contains("refusing to replace a folder trellis did not write"));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("docs/notes.md")).expect("kept"),
+        "precious"
+    );
+    assert!(
+        !dir.path().join("trellis.lock").exists(),
+        "nothing recorded for a failed build"
+    );
+}
+
+#[test]
+fn build_writes_the_manifests() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_sources("quickstart", dir.path());
+    let out = trellis(&["build", "."], Some(dir.path()));
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("wrote 4 files to ./out"),
+        "{}",
+        text(&out.stdout)
+    );
+    let service =
+        std::fs::read_to_string(dir.path().join("out/shop/kubernetes/shop/service-web.yaml"))
+            .expect("service");
+    assert!(
+        service.contains("externalIPs:\n  - \"10.20.2.255\""),
+        "{service}"
+    );
+    assert!(service.contains("nodePort: 30000"), "{service}");
 }
 
 /// The README's ten-line example is valid, and the diagnostic it shows is what

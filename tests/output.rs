@@ -1,0 +1,176 @@
+//! The output folder is written all or nothing: a failed build leaves the previous
+//! output untouched, stale files disappear, a folder trellis did not write is never
+//! replaced, and a build interrupted between its two renames is recovered.
+
+use std::path::Path;
+
+use trellis::emit::Artifact;
+use trellis::output::{write_output, MARKER};
+
+fn artifact(path: &str, content: &str) -> Artifact {
+    Artifact {
+        path: path.to_string(),
+        content: content.to_string(),
+    }
+}
+
+fn read(dir: &Path, rel: &str) -> Option<String> {
+    std::fs::read_to_string(dir.join(rel)).ok()
+}
+
+#[test]
+fn replaces_the_previous_output_and_removes_stale_files() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("out");
+    write_output(
+        &out,
+        &[artifact("a/one.yaml", "1"), artifact("a/two.yaml", "2")],
+    )
+    .expect("first");
+    assert_eq!(read(&out, "a/one.yaml").as_deref(), Some("1"));
+    assert!(out.join(MARKER).is_file());
+    write_output(&out, &[artifact("a/one.yaml", "1b")]).expect("second");
+    assert_eq!(read(&out, "a/one.yaml").as_deref(), Some("1b"));
+    assert_eq!(read(&out, "a/two.yaml"), None, "stale file removed");
+    // No temporary folders are left beside it.
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "out")
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_failed_write_leaves_the_previous_output_untouched() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("out");
+    write_output(&out, &[artifact("keep.yaml", "old")]).expect("first");
+    // A path that escapes the folder is refused before anything is swapped.
+    let err = write_output(
+        &out,
+        &[artifact("fine.yaml", "x"), artifact("../escape.yaml", "x")],
+    );
+    assert!(err.is_err());
+    assert_eq!(read(&out, "keep.yaml").as_deref(), Some("old"));
+    assert_eq!(read(&out, "fine.yaml"), None);
+    assert!(!tmp.path().join("escape.yaml").exists());
+    for bad in ["/abs.yaml", "", "a/../../b.yaml"] {
+        assert!(
+            write_output(&out, &[artifact(bad, "x")]).is_err(),
+            "{bad:?}"
+        );
+        assert_eq!(read(&out, "keep.yaml").as_deref(), Some("old"));
+    }
+}
+
+#[test]
+fn never_replaces_a_folder_trellis_did_not_write() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("precious");
+    std::fs::create_dir(&out).expect("mkdir");
+    std::fs::write(out.join("notes.txt"), "mine").expect("write");
+    let err = write_output(&out, &[artifact("a.yaml", "x")]).expect_err("must refuse");
+    assert!(err.to_string().contains("did not write"), "{err}");
+    assert_eq!(read(&out, "notes.txt").as_deref(), Some("mine"));
+    // An empty folder is fine.
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).expect("mkdir");
+    write_output(&empty, &[artifact("a.yaml", "x")]).expect("empty folder is fine");
+}
+
+#[test]
+fn an_interrupted_swap_is_recovered_by_the_next_build() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("out");
+    write_output(&out, &[artifact("a.yaml", "old")]).expect("first");
+    // Simulate a build killed between its two renames: the old output was moved
+    // aside and the new one never arrived.
+    std::fs::rename(&out, tmp.path().join(".out.trellis-old")).expect("rename");
+    std::fs::create_dir(tmp.path().join(".out.trellis-new")).expect("half-written new");
+    write_output(&out, &[artifact("b.yaml", "new")]).expect("next build");
+    assert_eq!(read(&out, "b.yaml").as_deref(), Some("new"));
+    assert!(!tmp.path().join(".out.trellis-old").exists());
+    assert!(!tmp.path().join(".out.trellis-new").exists());
+}
+
+#[test]
+fn a_build_killed_midway_leaves_the_previous_output_intact() {
+    // Run the real binary on a large generated project and kill it while it works;
+    // whatever moment it dies, `out` is either the previous output or the new one,
+    // complete.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let project = tmp.path();
+    let mut text = String::from(
+        "network \"corp\" { switch \"External\"; mode \"dhcp\"; vips \"10.20.0.1\" \"10.20.63.254\"; }\ncluster \"shop\" { network \"corp\"; node-pool \"linux\" count=3; }\nnamespace \"apps\" cluster=\"shop\"\n",
+    );
+    for i in 0..2000 {
+        text.push_str(&format!(
+            "workload \"w{i}\" cluster=\"shop\" namespace=\"apps\" {{ image \"nginx:1.27\"; port \"http\" 8080; }}\nservice \"s{i}\" cluster=\"shop\" namespace=\"apps\" {{ select app=\"w{i}\"; port 80 target=\"http\"; }}\n"
+        ));
+    }
+    std::fs::write(project.join("p.kdl"), &text).expect("write project");
+    let bin = env!("CARGO_BIN_EXE_trellis");
+    let status = std::process::Command::new(bin)
+        .args(["build", "."])
+        .current_dir(project)
+        .output()
+        .expect("first build");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let count = |dir: &Path| walk(dir).len();
+    let complete = count(&project.join("out"));
+    assert!(complete > 4000);
+    for delay_ms in [1u64, 5, 20, 60, 150] {
+        let mut child = std::process::Command::new(bin)
+            .args(["build", "."])
+            .current_dir(project)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        // The next build recovers whatever state the kill left.
+        let out = project.join("out");
+        if out.exists() {
+            assert_eq!(
+                count(&out),
+                complete,
+                "partial output after a kill at {delay_ms} ms"
+            );
+        } else {
+            assert!(
+                project.join(".out.trellis-old").is_dir(),
+                "output lost after a kill at {delay_ms} ms"
+            );
+        }
+    }
+    let status = std::process::Command::new(bin)
+        .args(["build", "."])
+        .current_dir(project)
+        .output()
+        .expect("final build");
+    assert!(status.status.success());
+    assert_eq!(count(&project.join("out")), complete);
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("list") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
