@@ -536,3 +536,87 @@ fn join_and(items: &[String]) -> String {
         Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
     }
 }
+
+/// Declared node addresses (`addresses` in a control plane or node pool): only on
+/// DHCP networks, one per VM, each once and inside the network's prefix when it has
+/// one. A DHCP cluster without them gets TR0414: trellis cannot name the load
+/// balancer's backends.
+pub fn check_node_addresses(model: &Model, diags: &mut Diagnostics) {
+    for cluster in &model.clusters {
+        let Some(network) = model.networks.iter().find(|n| n.name.value == cluster.network.value) else {
+            continue;
+        };
+        let dhcp = network.mode.value == NetworkMode::Dhcp;
+        let groups = std::iter::once(("the control plane".to_string(), cluster.control_plane.count.value, &cluster.control_plane.addresses))
+            .chain(cluster.node_pools.iter().map(|p| (format!("node pool `{}`", p.name.value), p.count.value, &p.addresses)));
+        let mut seen: std::collections::BTreeMap<IpAddr, Span> = std::collections::BTreeMap::new();
+        let mut missing = Vec::new();
+        for (what, count, addresses) in groups {
+            let Some(addresses) = addresses else {
+                if dhcp && count > 0 {
+                    missing.push(what);
+                }
+                continue;
+            };
+            if !dhcp {
+                diags.push(
+                    Diagnostic::new(
+                        &codes::NODE_ADDRESSES_MISMATCH,
+                        addresses.span,
+                        format!("{what} of cluster `{}` declares addresses, but network `{}` is static and allocates them", cluster.name.value, network.name.value),
+                    )
+                    .label("not used on a static network")
+                    .related(network.name.span, "static network")
+                    .help("remove `addresses`: trellis allocates node addresses from the node IP pool"),
+                );
+                continue;
+            }
+            if addresses.value.len() != count as usize {
+                diags.push(
+                    Diagnostic::new(
+                        &codes::NODE_ADDRESSES_MISMATCH,
+                        addresses.span,
+                        format!("{what} of cluster `{}` has {count} VMs and {} declared addresses", cluster.name.value, addresses.value.len()),
+                    )
+                    .label(format!("{} addresses", addresses.value.len()))
+                    .help("declare exactly one address per VM"),
+                );
+            }
+            for addr in &addresses.value {
+                if let Some(first) = seen.get(&addr.value) {
+                    diags.push(
+                        Diagnostic::new(&codes::NODE_ADDRESSES_MISMATCH, addr.span, format!("{} is declared for two VMs of cluster `{}`", addr.value, cluster.name.value))
+                            .label("declared again")
+                            .related(*first, "first declared here"),
+                    );
+                } else {
+                    seen.insert(addr.value, addr.span);
+                }
+                if let Some(prefix) = &network.prefix {
+                    if !prefix.value.contains(&addr.value) {
+                        diags.push(
+                            Diagnostic::new(&codes::NODE_ADDRESSES_MISMATCH, addr.span, format!("{} is outside {}, the prefix of network `{}`", addr.value, prefix.value, network.name.value))
+                                .label("outside the network")
+                                .related(prefix.span, "network prefix"),
+                        );
+                    }
+                }
+            }
+        }
+        if !missing.is_empty() {
+            diags.push(
+                Diagnostic::new(
+                    &codes::DHCP_BACKENDS_UNKNOWN,
+                    cluster.name.span,
+                    format!(
+                        "cluster `{}` is on DHCP network `{}` and declares no addresses for {}: its load balancer configuration cannot be written",
+                        cluster.name.value,
+                        network.name.value,
+                        missing.join(", ")
+                    ),
+                )
+                .label("node addresses unknown"),
+            );
+        }
+    }
+}
