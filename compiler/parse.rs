@@ -6,7 +6,8 @@
 //! measured by a small scanner, and files nested deeper than `MAX_DEPTH` are refused
 //! with TR0103, so no input can exhaust the stack.
 //!
-//! Invariant: this is, with `lower`, the only module that sees `kdl` types.
+//! Invariant: this is, with `lower` (and `fmt` and `lock`, which read KDL of their
+//! own), the only module that sees `kdl` types.
 
 use kdl::KdlDocument;
 

@@ -90,6 +90,33 @@ impl<'m> WorkloadIndex<'m> {
 
 pub fn check_services(model: &Model, diags: &mut Diagnostics) {
     let index = WorkloadIndex::new(model);
+    // Namespaces with a workload that failed to lower: its labels are unknown, so a
+    // selector that matches nothing there may well match it.
+    let lowered: std::collections::HashSet<(&str, &str, &str)> = model
+        .workloads
+        .iter()
+        .map(|w| {
+            (
+                w.cluster.value.as_str(),
+                w.namespace.value.as_str(),
+                w.name.value.as_str(),
+            )
+        })
+        .collect();
+    let broken: std::collections::HashSet<(&str, &str)> = model
+        .declarations
+        .iter()
+        .filter(|d| d.kind == crate::model::DeclKind::Workload && d.scoped)
+        .filter_map(|d| {
+            Some((
+                d.scope.cluster.as_deref()?,
+                d.scope.namespace.as_deref()?,
+                d.name.value.as_str(),
+            ))
+        })
+        .filter(|key| !lowered.contains(key))
+        .map(|(c, ns, _)| (c, ns))
+        .collect();
     for service in &model.services {
         check_duplicate_ports(service, diags);
         let Some(selector) = &service.selector else {
@@ -100,6 +127,13 @@ pub fn check_services(model: &Model, diags: &mut Diagnostics) {
         }
         let selected = index.selected(service, selector);
         let selector_span = selector.span.unwrap_or(service.name.span);
+        let scope = (
+            service.cluster.value.as_str(),
+            service.namespace.value.as_str(),
+        );
+        if selected.is_empty() && broken.contains(&scope) {
+            continue;
+        }
         if selected.is_empty() {
             let mut diag = Diagnostic::new(
                 &codes::SELECTOR_MATCHES_NOTHING,
@@ -127,7 +161,7 @@ pub fn check_services(model: &Model, diags: &mut Diagnostics) {
 
 fn check_duplicate_ports(service: &Service, diags: &mut Diagnostics) {
     let mut numbers: BTreeMap<(u16, crate::model::Protocol), Span> = BTreeMap::new();
-    let mut names: BTreeMap<&str, Span> = BTreeMap::new();
+    let mut names: BTreeMap<String, Span> = BTreeMap::new();
     for port in &service.ports {
         let key = (port.port.value, port.protocol.value);
         if let Some(first) = numbers.get(&key) {
@@ -148,23 +182,29 @@ fn check_duplicate_ports(service: &Service, diags: &mut Diagnostics) {
         } else {
             numbers.insert(key, port.port.span);
         }
-        if let Some(name) = &port.name {
-            if let Some(first) = names.get(name.value.as_str()) {
-                diags.push(
-                    Diagnostic::new(
-                        &codes::DUPLICATE_SERVICE_PORT,
-                        name.span,
-                        format!(
-                            "service `{}` has two ports named `{}`",
-                            service.name.value, name.value
-                        ),
-                    )
-                    .label("name used again")
-                    .related(*first, "first used here"),
-                );
+        let name = port.effective_name();
+        let span = port.name.as_ref().map_or(port.port.span, |n| n.span);
+        if let Some(first) = names.get(&name) {
+            let derived = if port.name.is_none() {
+                " (the name trellis gives it)"
             } else {
-                names.insert(name.value.as_str(), name.span);
-            }
+                ""
+            };
+            diags.push(
+                Diagnostic::new(
+                    &codes::DUPLICATE_SERVICE_PORT,
+                    span,
+                    format!(
+                        "service `{}` has two ports named `{name}`{derived}",
+                        service.name.value
+                    ),
+                )
+                .label("name used again")
+                .related(*first, "first used here")
+                .help("give one of the ports another `name=`"),
+            );
+        } else {
+            names.insert(name, span);
         }
     }
 }
@@ -226,10 +266,13 @@ fn check_target_ports(service: &Service, selected: &[&Workload], diags: &mut Dia
                             &codes::TARGET_PORT_UNDECLARED,
                             span,
                             format!(
-                                "service `{}` sends traffic to port {number}/{}, which none of its {} selected workload(s) declares",
+                                "service `{}` sends traffic to port {number}/{}, which {} declares",
                                 service.name.value,
                                 port.protocol.value.as_str(),
-                                selected.len()
+                                match selected {
+                                    [only] => format!("its selected workload `{}` never", only.name.value),
+                                    _ => format!("none of its {} selected workloads", selected.len()),
+                                }
                             ),
                         )
                         .label("undeclared port"),
@@ -240,9 +283,13 @@ fn check_target_ports(service: &Service, selected: &[&Workload], diags: &mut Dia
     }
 }
 
-/// A route for conflict detection: (cluster, class, host, path), its span, and the
-/// ingress it belongs to.
-type RouteKey<'m> = ((&'m str, &'m str, &'m str, &'m str), Span, &'m str);
+/// A route for conflict detection: (cluster, class, host, path, path type), its
+/// span, and the ingress it belongs to.
+type RouteKey<'m> = (
+    (&'m str, &'m str, &'m str, &'m str, &'static str),
+    Span,
+    &'m str,
+);
 
 pub fn check_ingresses(model: &Model, diags: &mut Diagnostics) {
     // Services by (cluster, namespace, name).
@@ -269,8 +316,13 @@ pub fn check_ingresses(model: &Model, diags: &mut Diagnostics) {
         for rule in &ingress.rules {
             let host = rule.host.as_ref().map_or("*", |h| h.value.as_str());
             for route in &rule.routes {
+                let path_type = match route.path_match.value {
+                    crate::model::PathMatch::Prefix => "Prefix",
+                    crate::model::PathMatch::Exact => "Exact",
+                    crate::model::PathMatch::ImplementationSpecific => "ImplementationSpecific",
+                };
                 routes.push((
-                    (c, class, host, route.path.value.as_str()),
+                    (c, class, host, route.path.value.as_str(), path_type),
                     route.path.span,
                     ingress.name.value.as_str(),
                 ));
@@ -279,7 +331,7 @@ pub fn check_ingresses(model: &Model, diags: &mut Diagnostics) {
                 };
                 let found = service.ports.iter().any(|p| match &route.port.value {
                     PortRef::Number(n) => p.port.value == *n,
-                    PortRef::Name(n) => p.name.as_ref().is_some_and(|name| &name.value == n),
+                    PortRef::Name(n) => &p.effective_name() == n,
                 });
                 if !found && service.kind.value != ServiceType::ExternalName {
                     let ports: Vec<String> = service
@@ -314,7 +366,7 @@ pub fn check_ingresses(model: &Model, diags: &mut Diagnostics) {
             for host in &tls.hosts {
                 let served = ingress.rules.iter().any(|r| match &r.host {
                     None => true,
-                    Some(h) => h.value == host.value,
+                    Some(h) => host_matches(&h.value, &host.value),
                 });
                 if !served {
                     diags.push(
@@ -338,17 +390,39 @@ pub fn check_ingresses(model: &Model, diags: &mut Diagnostics) {
             continue;
         };
         if key_a == key_b {
-            let (_, _, host, path) = key_a;
+            let (_, _, host, path, path_type) = key_a;
+            let host = if *host == "*" {
+                "every host".to_string()
+            } else {
+                format!("host `{host}`")
+            };
+            let place = if ingress_a == ingress_b {
+                format!("in ingress `{ingress_a}`")
+            } else {
+                format!("by ingresses `{ingress_a}` and `{ingress_b}`")
+            };
             diags.push(
                 Diagnostic::new(
                     &codes::CONFLICTING_ROUTE,
                     *span_b,
-                    format!("host `{host}` path `{path}` is routed twice (ingresses `{ingress_a}` and `{ingress_b}`)"),
+                    format!("{host}, path `{path}` ({path_type}) is routed twice, {place}"),
                 )
                 .label("routed again")
                 .related(*span_a, "first routed here"),
             );
         }
+    }
+}
+
+/// True when an ingress rule host serves `host`: equal, or a wildcard rule
+/// (`*.example.com`) covering exactly one more label (`a.example.com`).
+fn host_matches(rule: &str, host: &str) -> bool {
+    if rule == host {
+        return true;
+    }
+    match (rule.strip_prefix("*."), host.split_once('.')) {
+        (Some(suffix), Some((first, rest))) => !first.is_empty() && first != "*" && rest == suffix,
+        _ => false,
     }
 }
 
@@ -371,18 +445,29 @@ pub fn check_workload_os(model: &Model, diags: &mut Diagnostics) {
                 crate::model::Os::Linux => "linux",
                 crate::model::Os::Windows => "windows",
             };
+            let empty_pool = cluster.node_pools.iter().find(|p| p.os.value == w.os.value);
+            let help = match empty_pool {
+                Some(pool) => format!(
+                    "scale node pool `{}` above `count=0`, or run an image built for the OS the cluster has nodes of",
+                    pool.name.value
+                ),
+                None => format!(
+                    "add `node-pool \"{os}\" os=\"{os}\" count=…` to cluster `{}`, or run an image built for the OS the cluster has",
+                    cluster.name.value
+                ),
+            };
             diags.push(
                 Diagnostic::new(
                     &codes::NO_POOL_FOR_OS,
                     w.os.span,
-                    format!("workload `{}` needs {os} nodes, and cluster `{}` has none", w.name.value, cluster.name.value),
+                    format!(
+                        "workload `{}` needs {os} nodes, and cluster `{}` has none",
+                        w.name.value, cluster.name.value
+                    ),
                 )
                 .label(format!("{os} workload"))
                 .related(cluster.name.span, "cluster declared here")
-                .help(format!(
-                    "add `node-pool \"{os}\" os=\"{os}\" count=…` to cluster `{}`, or run an image built for the OS the cluster has",
-                    cluster.name.value
-                )),
+                .help(help),
             );
         }
     }

@@ -235,10 +235,16 @@ fn lower_string(ty: Ty, s: &str, site: &ValueSite<'_>, diags: &mut Diagnostics) 
         }) {
             Ok(()) => Some(Value::Str(s.to_string())),
             Err(why) => {
-                let help = if validate_dns_label(s).is_ok() {
-                    Some(format!("start the name with a letter, e.g. \"svc-{s}\""))
+                let fixed = suggest_k8s_name(s)
+                    .and_then(|h| h.strip_prefix("try \"").and_then(|t| t.strip_suffix('"')).map(str::to_string))
+                    .unwrap_or_else(|| s.to_string());
+                let help = if fixed.starts_with(|c: char| c.is_ascii_lowercase()) {
+                    Some(format!("try \"{fixed}\""))
                 } else {
-                    suggest_k8s_name(s)
+                    let candidate = format!("svc-{fixed}");
+                    validate_dns_label(&candidate)
+                        .is_ok()
+                        .then(|| format!("start the name with a letter, e.g. \"{candidate}\""))
                 };
                 fail(diags, &codes::INVALID_K8S_NAME, format!("`{s}` is not a valid Service name: {why}"), "invalid name", help)
             }

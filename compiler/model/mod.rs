@@ -337,6 +337,21 @@ pub struct ServicePort {
     pub node_port: Option<Spanned<u16>>,
 }
 
+impl ServicePort {
+    /// The port's name in the Service: the declared `name=`, or `<protocol>-<port>`
+    /// (`tcp-80`), which is always a valid and, per port, unique IANA service name.
+    pub fn effective_name(&self) -> String {
+        match &self.name {
+            Some(n) => n.value.clone(),
+            None => format!(
+                "{}-{}",
+                self.protocol.value.as_str().to_lowercase(),
+                self.port.value
+            ),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Service {
     pub name: Name,
