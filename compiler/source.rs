@@ -112,6 +112,20 @@ impl SourceFile {
         (line_idx + 1, col + 1)
     }
 
+    /// 0-based index of the line that holds byte `offset`.
+    pub fn line_index(&self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        }
+    }
+
+    /// Byte offset where 0-based line `line` starts; `None` past the last line.
+    pub fn line_start(&self, line: usize) -> Option<usize> {
+        self.line_starts.get(line).copied()
+    }
+
     /// Moves `offset` back to the nearest `char` boundary inside the text.
     pub fn floor_boundary(&self, offset: usize) -> usize {
         let mut offset = offset.min(self.text.len());

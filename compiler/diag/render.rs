@@ -6,11 +6,14 @@
 
 use std::fmt;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    SourceCode, SourceSpan, SpanContents,
+};
 use serde::Serialize;
 
 use super::{Diagnostic, Severity};
-use crate::source::{Sources, Span};
+use crate::source::{SourceFile, Sources, Span};
 
 /// How the graphical renderer draws.
 #[derive(Debug, Clone, Copy)]
@@ -112,17 +115,53 @@ fn miette_span(span: Span) -> SourceSpan {
 /// reports with their own source.
 struct Report<'a> {
     diag: &'a Diagnostic,
-    source: NamedSource<String>,
+    source: FileSource<'a>,
     labels: Vec<LabeledSpan>,
-    others: Vec<RelatedReport>,
+    others: Vec<RelatedReport<'a>>,
+}
+
+/// A file as miette reads it, without copying its text, and reading only the lines
+/// around a span: miette's own `str` source scans from the start of the file for
+/// every diagnostic, which made thousands of diagnostics in a large file quadratic.
+struct FileSource<'a> {
+    file: Option<&'a SourceFile>,
+}
+
+impl SourceCode for FileSource<'_> {
+    fn read_span<'b>(
+        &'b self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'b> + 'b>, MietteError> {
+        let Some(file) = self.file else {
+            return "".read_span(span, before, after);
+        };
+        let start = span.offset();
+        let end = start + span.len();
+        let first_line = file.line_index(start).saturating_sub(before);
+        let last_line = file.line_index(end) + after + 1;
+        let window_start = file.line_start(first_line).unwrap_or(0);
+        let window_end = file.line_start(last_line).unwrap_or(file.text.len());
+        let window = file.text.get(window_start..window_end).unwrap_or("");
+        let shifted = SourceSpan::new((start - window_start.min(start)).into(), span.len());
+        let inner = window.read_span(&shifted, before, after)?;
+        Ok(Box::new(MietteSpanContents::new_named(
+            file.path.clone(),
+            inner.data(),
+            SourceSpan::new(
+                (inner.span().offset() + window_start).into(),
+                inner.span().len(),
+            ),
+            inner.line() + first_line,
+            inner.column(),
+            inner.line_count() + first_line,
+        )))
+    }
 }
 
 impl<'a> Report<'a> {
-    fn new(diag: &'a Diagnostic, sources: &Sources) -> Report<'a> {
-        let (path, text) = match sources.get(diag.span.file) {
-            Some(f) => (f.path.clone(), f.text.clone()),
-            None => ("<unknown>".to_string(), String::new()),
-        };
+    fn new(diag: &'a Diagnostic, sources: &'a Sources) -> Report<'a> {
         let primary = sources.clamp(diag.span);
         let label = (!diag.label.is_empty()).then(|| diag.label.clone());
         let mut labels = vec![LabeledSpan::new_primary_with_span(
@@ -140,14 +179,16 @@ impl<'a> Report<'a> {
             } else if let Some(f) = sources.get(span.file) {
                 others.push(RelatedReport {
                     message: rel.message.clone(),
-                    source: NamedSource::new(f.path.clone(), f.text.clone()),
+                    source: FileSource { file: Some(f) },
                     span,
                 });
             }
         }
         Report {
             diag,
-            source: NamedSource::new(path, text),
+            source: FileSource {
+                file: sources.get(diag.span.file),
+            },
             labels,
             others,
         }
@@ -202,22 +243,27 @@ impl miette::Diagnostic for Report<'_> {
     }
 }
 
-#[derive(Debug)]
-struct RelatedReport {
+struct RelatedReport<'a> {
     message: String,
-    source: NamedSource<String>,
+    source: FileSource<'a>,
     span: Span,
 }
 
-impl fmt::Display for RelatedReport {
+impl fmt::Debug for RelatedReport<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
     }
 }
 
-impl std::error::Error for RelatedReport {}
+impl fmt::Display for RelatedReport<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
 
-impl miette::Diagnostic for RelatedReport {
+impl std::error::Error for RelatedReport<'_> {}
+
+impl miette::Diagnostic for RelatedReport<'_> {
     fn severity(&self) -> Option<miette::Severity> {
         Some(miette::Severity::Advice)
     }
