@@ -7,6 +7,8 @@
 //!   shared-network hazard (TR0408–TR0411, TR0501).
 //! - `workloads.rs`: service selectors and target ports, duplicate ports, ingress
 //!   routes and TLS hosts, workload OS against node pools (TR0502–TR0508, TR0708).
+//! - `policy.rs`: what output expresses a policy, shadowed rules, selectors that
+//!   match nothing, unknown named ports (TR06xx).
 //! - `platform.rs`: plugin and platform limits (TR07xx).
 //!
 //! Checks run only on what lowered completely; a check that needs a reference
@@ -15,6 +17,7 @@
 pub mod addresses;
 pub mod interval;
 mod platform;
+pub mod policy;
 mod refs;
 pub mod services;
 pub mod workloads;
@@ -37,6 +40,8 @@ pub fn check(model: &Model, lock: Option<&Lock>, diags: &mut Diagnostics) {
     services::check_shared_network_hazard(model, diags);
     services::check_load_balancer_protocols(model, diags);
     addresses::check_node_addresses(model, diags);
+    policy::check_policies(model, diags);
+    policy::check_policy_selectors(model, diags);
     workloads::check_services(model, diags);
     workloads::check_ingresses(model, diags);
     workloads::check_workload_os(model, diags);

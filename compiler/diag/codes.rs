@@ -205,6 +205,19 @@ codes! {
         "a UDP or SCTP port on a LoadBalancer service"
         help "the HAProxy load balancer forwards TCP only: expose UDP with a NodePort service, or bring your own load balancer (`load-balancer sku=\"none\"`)";
 
+    POLICY_NOT_EXPRESSIBLE "TR0601" "policy-not-expressible" Error
+        "a policy forced to a Kubernetes NetworkPolicy that cannot express it"
+        help "remove `target=\"kubernetes\"` to get a Calico policy, or remove the construct";
+    POLICY_SELECTS_NOTHING "TR0602" "policy-selects-nothing" Warning
+        "a policy or peer selector that matches no workload or namespace"
+        help "check the labels against the declared workloads and namespaces";
+    SHADOWED_RULE "TR0603" "shadowed-rule" Warning
+        "a policy rule that can never match because an earlier rule decides all its traffic"
+        help "move the rule above the unconditional one, or narrow the earlier rule";
+    POLICY_PORT_NOT_EXPOSED "TR0604" "policy-port-not-exposed" Warning
+        "a named port in a policy rule that no workload declares"
+        help "name a port a workload declares, or use its number";
+
     FLANNEL_DEPRECATED "TR0701" "flannel-deprecated" Warning
         "the flannel network plugin is retired"
         help "use `plugin \"calico\"` for new clusters; the plugin cannot be changed after deployment";

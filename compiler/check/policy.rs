@@ -1,0 +1,228 @@
+//! Network policies (TR06xx): which output can express a policy exactly, rules that
+//! can never match, selectors that match nothing, named ports nobody exposes.
+//!
+//! The meaning of a policy (`docs/outputs.md`): rules of one direction are tried in
+//! order and the first `allow` or `deny` that matches decides (`log` notes and goes
+//! on, `pass` hands over to the next tier); traffic no rule decides is denied for the
+//! pods the policy selects, in each direction it has rules for. An unconditional
+//! `deny` (no peers, ports or protocol) at the end of a direction is exactly that
+//! default, so it adds nothing but isolation; this is what makes "default deny" plus
+//! separate allow policies mean what a Kubernetes user expects.
+//!
+//! `kubernetes_obstacle` decides whether a Kubernetes NetworkPolicy can express a
+//! policy exactly; the emitter uses it to choose the output for `target="auto"`.
+
+use crate::diag::{codes, Diagnostic, Diagnostics};
+use crate::model::{Action, Direction, Model, Policy, PolicyRule, PolicyTarget, RuleProtocol};
+use crate::source::Span;
+
+/// True for a rule that matches every packet of its direction: no peers (or only
+/// `anywhere`), no ports, no protocol, no ICMP.
+pub fn is_unconditional(rule: &PolicyRule) -> bool {
+    rule.peers.iter().all(|p| p.anywhere)
+        && rule.ports.is_empty()
+        && rule.protocol.is_none()
+        && rule.icmp.is_none()
+}
+
+/// The rules of one direction that matter: everything up to and excluding a
+/// trailing run of unconditional denies (which only restate the default).
+pub fn effective_rules(policy: &Policy, direction: Direction) -> Vec<&PolicyRule> {
+    let mut rules: Vec<&PolicyRule> = policy
+        .rules
+        .iter()
+        .filter(|r| r.direction.value == direction)
+        .collect();
+    while rules
+        .last()
+        .is_some_and(|r| r.action.value == Action::Deny && is_unconditional(r))
+    {
+        rules.pop();
+    }
+    rules
+}
+
+/// The directions a policy applies to (has at least one rule for).
+pub fn directions(policy: &Policy) -> Vec<Direction> {
+    [Direction::Ingress, Direction::Egress]
+        .into_iter()
+        .filter(|d| policy.rules.iter().any(|r| r.direction.value == *d))
+        .collect()
+}
+
+/// Why a Kubernetes NetworkPolicy cannot express `policy` exactly: the first
+/// construct in the way, with its span, or `None` when it can.
+pub fn kubernetes_obstacle(policy: &Policy) -> Option<(Span, String)> {
+    if policy.global.value {
+        return Some((policy.global.span, "a global policy (Kubernetes NetworkPolicies are namespaced)".into()));
+    }
+    if let Some(order) = &policy.order {
+        return Some((order.span, "an explicit `order` (Kubernetes NetworkPolicies are unordered)".into()));
+    }
+    for direction in [Direction::Ingress, Direction::Egress] {
+        for rule in effective_rules(policy, direction) {
+            match rule.action.value {
+                Action::Allow => {}
+                Action::Deny => {
+                    return Some((rule.action.span, "a `deny` rule that is not the final unconditional deny (Kubernetes NetworkPolicies only allow)".into()))
+                }
+                Action::Log => return Some((rule.action.span, "a `log` rule (Kubernetes NetworkPolicies cannot log)".into())),
+                Action::Pass => return Some((rule.action.span, "a `pass` rule (Kubernetes NetworkPolicies have no tiers)".into())),
+            }
+            if let Some(icmp) = &rule.icmp {
+                return Some((icmp.span, "an ICMP match (Kubernetes NetworkPolicies know TCP, UDP and SCTP only)".into()));
+            }
+            if let Some(p) = rule.protocol.as_ref().filter(|p| p.value == RuleProtocol::Icmp) {
+                return Some((p.span, "protocol ICMP (Kubernetes NetworkPolicies know TCP, UDP and SCTP only)".into()));
+            }
+            if let Some(peer) = rule.peers.iter().find(|p| p.nodes) {
+                return Some((peer.span, "a `nodes=#true` peer (Kubernetes NetworkPolicies cannot select nodes)".into()));
+            }
+        }
+    }
+    None
+}
+
+/// Forced `target="kubernetes"` that cannot be honoured; and rules shadowed by an
+/// earlier unconditional rule of the same policy and direction.
+pub fn check_policies(model: &Model, diags: &mut Diagnostics) {
+    for policy in &model.policies {
+        if policy.target.value == PolicyTarget::Kubernetes {
+            if let Some((span, obstacle)) = kubernetes_obstacle(policy) {
+                diags.push(
+                    Diagnostic::new(
+                        &codes::POLICY_NOT_EXPRESSIBLE,
+                        span,
+                        format!("policy `{}` is forced to a Kubernetes NetworkPolicy, which cannot express {obstacle}", policy.name.value),
+                    )
+                    .label("cannot be expressed")
+                    .related(policy.target.span, "Kubernetes forced here")
+                    .help("remove `target=\"kubernetes\"` to get a Calico policy, or remove this construct"),
+                );
+            }
+        }
+        for direction in [Direction::Ingress, Direction::Egress] {
+            let rules: Vec<&PolicyRule> = policy.rules.iter().filter(|r| r.direction.value == direction).collect();
+            let decider = rules
+                .iter()
+                .position(|r| matches!(r.action.value, Action::Allow | Action::Deny) && is_unconditional(r));
+            let Some(first) = decider else {
+                continue;
+            };
+            let Some(decisive) = rules.get(first) else {
+                continue;
+            };
+            for later in rules.iter().skip(first + 1) {
+                // A trailing unconditional deny after an unconditional allow is
+                // still dead, but a trailing deny after conditional rules is the
+                // normal "default deny" and never reaches here.
+                diags.push(
+                    Diagnostic::new(
+                        &codes::SHADOWED_RULE,
+                        later.action.span,
+                        format!(
+                            "this rule of policy `{}` can never match: the `{}` rule before it decides all {} traffic",
+                            policy.name.value,
+                            action_name(decisive.action.value),
+                            direction_name(direction)
+                        ),
+                    )
+                    .label("never reached")
+                    .related(decisive.action.span, "decides everything first")
+                    .help("move this rule above the unconditional one, or narrow the earlier rule with peers or ports"),
+                );
+            }
+        }
+    }
+}
+
+pub fn action_name(action: Action) -> &'static str {
+    match action {
+        Action::Allow => "allow",
+        Action::Deny => "deny",
+        Action::Log => "log",
+        Action::Pass => "pass",
+    }
+}
+
+pub fn direction_name(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Ingress => "ingress",
+        Direction::Egress => "egress",
+    }
+}
+
+/// Pod selectors (`pods`, peer `pods`) that match no workload, and peer
+/// `namespaces` selectors that match no namespace (warnings); named ports in rules
+/// that no workload of the cluster declares.
+pub fn check_policy_selectors(model: &Model, diags: &mut Diagnostics) {
+    for policy in &model.policies {
+        let c = policy.cluster.value.as_str();
+        let own_ns = policy.namespace.as_ref().map(|n| n.value.as_str());
+        let matches_pods = |labels: &crate::model::Labels, ns: Option<&str>| {
+            model.workloads.iter().any(|w| {
+                w.cluster.value == c
+                    && ns.is_none_or(|ns| w.namespace.value == ns)
+                    && labels.items.iter().all(|l| w.labels.get(&l.key.value) == Some(l.value.value.as_str()))
+            })
+        };
+        let mut warn = |span: Span, what: String| {
+            diags.push(
+                Diagnostic::new(&codes::POLICY_SELECTS_NOTHING, span, what)
+                    .label("matches nothing")
+                    .help("check the labels against the workloads and namespaces this policy is about"),
+            );
+        };
+        if let Some(pods) = policy.pods.as_ref().filter(|p| !p.items.is_empty()) {
+            if !matches_pods(pods, own_ns) {
+                warn(pods.span.unwrap_or(policy.name.span), format!("the pods selector of policy `{}` matches no workload", policy.name.value));
+            }
+        }
+        for peer in policy.rules.iter().flat_map(|r| &r.peers) {
+            if let Some(namespaces) = peer.namespaces.as_ref().filter(|n| !n.items.is_empty()) {
+                let any_ns = model.namespaces.iter().any(|n| {
+                    n.cluster.value == c
+                        && namespaces.items.iter().all(|l| n.labels.get(&l.key.value) == Some(l.value.value.as_str()))
+                });
+                if !any_ns {
+                    warn(namespaces.span.unwrap_or(peer.span), format!("the namespaces selector of a peer in policy `{}` matches no namespace", policy.name.value));
+                    continue;
+                }
+            }
+            if let Some(pods) = peer.pods.as_ref().filter(|p| !p.items.is_empty()) {
+                // Pods in the named namespace, or (with a namespaces selector, or in a
+                // global policy) anywhere in the cluster.
+                let ns = match (&peer.namespace, &peer.namespaces) {
+                    (Some(n), _) => Some(n.value.as_str()),
+                    (None, Some(_)) => None,
+                    (None, None) => own_ns,
+                };
+                if !matches_pods(pods, ns) {
+                    warn(pods.span.unwrap_or(peer.span), format!("the pods selector of a peer in policy `{}` matches no workload", policy.name.value));
+                }
+            }
+        }
+        for rule in &policy.rules {
+            for port in &rule.ports {
+                let crate::model::PortRef::Name(name) = &port.port.value else {
+                    continue;
+                };
+                let declared = model.workloads.iter().any(|w| {
+                    w.cluster.value == c
+                        && w.ports.iter().any(|p| &p.name.value == name && p.protocol.value == port.protocol.value)
+                });
+                if !declared {
+                    diags.push(
+                        Diagnostic::new(
+                            &codes::POLICY_PORT_NOT_EXPOSED,
+                            port.port.span,
+                            format!("no workload of cluster `{c}` declares a port named `{name}`/{}", port.protocol.value.as_str()),
+                        )
+                        .label("unknown port name")
+                        .help("a named port matches only pods whose container declares it; name a declared port, or use its number"),
+                    );
+                }
+            }
+        }
+    }
+}
