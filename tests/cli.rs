@@ -160,7 +160,7 @@ fn warnings_pass_unless_denied() {
     write(
         dir.path(),
         "p.kdl",
-        "network \"corp\" { switch \"External\"; mode \"dhcp\"; vips \"10.0.0.1\" \"10.0.0.9\" }\ncluster \"old\" { network \"corp\"; plugin \"flannel\"; node-pool \"linux\" }\n",
+        "network \"corp\" { switch \"External\"; mode \"dhcp\"; vips \"10.0.0.1\" \"10.0.0.9\" }\ncluster \"old\" { network \"corp\"; plugin \"flannel\"; control-plane { addresses \"10.0.1.1\"; }; node-pool \"linux\" { addresses \"10.0.1.2\"; } }\n",
     );
     let out = trellis(&["check", "."], Some(dir.path()));
     assert_eq!(code(&out), 0);
@@ -367,7 +367,7 @@ fn build_writes_the_manifests() {
     let out = trellis(&["build", "."], Some(dir.path()));
     assert_eq!(code(&out), 0, "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("wrote 4 files to ./out"),
+        text(&out.stdout).contains("wrote 5 files to ./out"),
         "{}",
         text(&out.stdout)
     );

@@ -35,6 +35,8 @@ pub fn check(model: &Model, lock: Option<&Lock>, diags: &mut Diagnostics) {
     services::check_service_addresses(model, diags);
     services::check_node_ports(model, diags);
     services::check_shared_network_hazard(model, diags);
+    services::check_load_balancer_protocols(model, diags);
+    addresses::check_node_addresses(model, diags);
     workloads::check_services(model, diags);
     workloads::check_ingresses(model, diags);
     workloads::check_workload_os(model, diags);

@@ -170,6 +170,12 @@ codes! {
     LOCK_CONFLICT "TR0412" "lock-conflict" Error
         "a pinned value that trellis.lock has given to something else"
         help "pin a free value, or remove the other entry from trellis.lock so trellis re-allocates it";
+    NODE_ADDRESSES_MISMATCH "TR0413" "node-addresses-mismatch" Error
+        "declared node addresses that do not fit the pool or the network"
+        help "declare one address per VM, each once, and only on DHCP networks";
+    DHCP_BACKENDS_UNKNOWN "TR0414" "dhcp-backends-unknown" Warning
+        "a cluster on a DHCP network whose node addresses are not declared"
+        help "declare the VMs' reserved addresses with `addresses` in `control-plane` and each `node-pool`, so trellis can write the load balancer's configuration";
 
     DUPLICATE_NODE_PORT "TR0501" "duplicate-node-port" Error
         "one NodePort used twice in a cluster"
@@ -195,6 +201,9 @@ codes! {
     CONFLICTING_ROUTE "TR0508" "conflicting-route" Error
         "two ingress routes for the same host and path"
         help "route each host and path once per ingress class";
+    UDP_LOAD_BALANCER "TR0509" "udp-load-balancer" Error
+        "a UDP or SCTP port on a LoadBalancer service"
+        help "the HAProxy load balancer forwards TCP only: expose UDP with a NodePort service, or bring your own load balancer (`load-balancer sku=\"none\"`)";
 
     FLANNEL_DEPRECATED "TR0701" "flannel-deprecated" Warning
         "the flannel network plugin is retired"

@@ -3,6 +3,9 @@
 //!
 //! - `kubernetes.rs`: Namespaces, Deployments, Services, Ingresses and a
 //!   kustomization per cluster (`<cluster>/kubernetes/...`).
+//! - `haproxy.rs`: `haproxy.cfg` and `keepalived-<i>.conf` for each cluster's
+//!   load-balancer VMs (`<cluster>/haproxy/...`), from `stdlib/templates/`.
+//! - `escape.rs`: quoting for HAProxy and keepalived; `yaml.rs`: YAML output.
 //!
 //! Invariant: emitters read only `Model` and `Allocation`, run only when the project
 //! has no errors, never re-validate and never report diagnostics. Every path they
@@ -10,6 +13,8 @@
 //! the output folder. Artifacts are sorted by path; no hash-map order reaches
 //! output.
 
+pub mod escape;
+pub mod haproxy;
 pub mod kubernetes;
 pub mod yaml;
 
@@ -27,6 +32,7 @@ pub struct Artifact {
 /// Every artifact of the project, sorted by path.
 pub fn emit_all(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
     let mut artifacts = kubernetes::emit(model, alloc);
+    artifacts.extend(haproxy::emit(model, alloc));
     artifacts.sort_by(|a, b| a.path.cmp(&b.path));
     artifacts
 }

@@ -48,6 +48,7 @@ pub(crate) fn lower_cluster(lx: &mut Lowerer<'_>, item: &Item) {
     let control_plane = ControlPlane {
         count: u32_or(cp, "count", 1),
         vm_size: str_or(cp, "vm-size", DEFAULT_CONTROL_PLANE_VM),
+        addresses: cp.and_then(addresses_of),
     };
     let sku = lb.and_then(|l| l.prop_str("sku"));
     let load_balancer = LoadBalancer {
@@ -58,6 +59,7 @@ pub(crate) fn lower_cluster(lx: &mut Lowerer<'_>, item: &Item) {
         },
         count: u32_or(lb, "count", 1),
         vm_size: str_or(lb, "vm-size", DEFAULT_LB_VM),
+        interface: str_or(lb, "interface", "eth0"),
     };
     let node_pools = pools
         .iter()
@@ -77,6 +79,7 @@ pub(crate) fn lower_cluster(lx: &mut Lowerer<'_>, item: &Item) {
                     .children_named("taint")
                     .filter_map(|t| t.arg_str(0))
                     .collect(),
+                addresses: addresses_of(p),
             })
         })
         .collect();
@@ -121,6 +124,17 @@ pub(crate) fn lower_cluster(lx: &mut Lowerer<'_>, item: &Item) {
         recreate: item.setting("recreate").and_then(|v| v.value.as_bool()) == Some(true),
         name,
     });
+}
+
+/// The `addresses` child of a control plane or node pool.
+fn addresses_of(item: &Item) -> Option<Spanned<Vec<Spanned<std::net::IpAddr>>>> {
+    let node = item.child("addresses")?;
+    let list = node
+        .args
+        .iter()
+        .filter_map(|a| Some(Spanned::new(a.value.as_ip()?, a.span)))
+        .collect();
+    Some(Spanned::new(list, node.name_span))
 }
 
 pub(crate) fn parse_os(s: &str) -> Os {

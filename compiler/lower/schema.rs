@@ -60,6 +60,8 @@ pub enum Ty {
     Taint,
     /// A VM size name ("Standard_A4_v2").
     VmSize,
+    /// A Linux network interface name ("eth0").
+    InterfaceName,
 }
 
 /// The kinds of declaration a reference can name.
@@ -113,6 +115,7 @@ impl Ty {
             Ty::HttpPath => "a path string starting with \"/\"".into(),
             Ty::Taint => "a taint string like \"key=value:NoSchedule\"".into(),
             Ty::VmSize => "a VM size string like \"Standard_A4_v2\"".into(),
+            Ty::InterfaceName => "a network interface name like \"eth0\"".into(),
         }
     }
 
@@ -307,6 +310,7 @@ pub const RULE_PROTOCOLS: &[&str] = &["TCP", "UDP", "SCTP", "ICMP"];
 pub const PATH_TYPES: &[&str] = &["Prefix", "Exact", "ImplementationSpecific"];
 pub const DIRECTIONS: &[&str] = &["ingress", "egress"];
 pub const POLICY_TARGETS: &[&str] = &["auto", "kubernetes", "calico"];
+pub const BALANCE_ALGORITHMS: &[&str] = &["roundrobin", "leastconn", "source"];
 
 // ---------------------------------------------------------------- network
 
@@ -468,6 +472,23 @@ pub static KUBERNETES: NodeSpec = setting(
     Some("the newest version the AksHci host offers"),
     "Kubernetes version (`-kubernetesVersion`).",
 );
+pub static NODE_ADDRESSES: NodeSpec = NodeSpec {
+    name: "addresses",
+    doc: "The VMs' addresses on a DHCP network (reserved in the DHCP server), one per VM; HAProxy backends use them. Static networks allocate node addresses instead.",
+    args: NO_ARGS,
+    rest: Some(RestSpec {
+        name: "address",
+        ty: Ty::Ip,
+        min: 1,
+        max: 1000,
+        doc: "a VM's address",
+    }),
+    props: &[],
+    free_props: None,
+    children: &[],
+    default: None,
+};
+
 pub static CONTROL_PLANE: NodeSpec = NodeSpec {
     name: "control-plane",
     doc: "The control-plane nodes.",
@@ -488,7 +509,7 @@ pub static CONTROL_PLANE: NodeSpec = NodeSpec {
         ),
     ],
     free_props: None,
-    children: &[],
+    children: &[child(&NODE_ADDRESSES, Occurs::Optional)],
     default: Some("count=1 vm-size=\"Standard_A4_v2\""),
 };
 pub static LOAD_BALANCER: NodeSpec = NodeSpec {
@@ -514,6 +535,12 @@ pub static LOAD_BALANCER: NodeSpec = NodeSpec {
             Ty::VmSize,
             Some("Standard_A4_v2"),
             "VM size of each load-balancer VM",
+        ),
+        prop(
+            "interface",
+            Ty::InterfaceName,
+            Some("eth0"),
+            "network interface of the load-balancer VMs that holds the VIPs (keepalived)",
         ),
     ],
     free_props: None,
@@ -568,7 +595,10 @@ pub static NODE_POOL: NodeSpec = NodeSpec {
         ),
     ],
     free_props: None,
-    children: &[child(&TAINT, Occurs::Many)],
+    children: &[
+        child(&TAINT, Occurs::Many),
+        child(&NODE_ADDRESSES, Occurs::Optional),
+    ],
     default: None,
 };
 pub static POD_CIDR: NodeSpec = setting(
@@ -787,6 +817,28 @@ pub static EXTERNAL_NAME: NodeSpec = setting(
     "The DNS name an ExternalName service aliases.",
 );
 
+pub static BALANCE: NodeSpec = setting(
+    "balance",
+    Ty::Choice(BALANCE_ALGORITHMS),
+    Some("roundrobin"),
+    "How the HAProxy VM spreads connections over the nodes.",
+);
+pub static HEALTH_CHECK: NodeSpec = NodeSpec {
+    name: "health-check",
+    doc: "How the HAProxy VM checks the nodes behind the service: TCP connects by default, HTTP requests with `path`.",
+    args: NO_ARGS,
+    rest: None,
+    props: &[
+        prop("path", Ty::HttpPath, None, "check with HTTP GET on this path (and balance in HTTP mode); a TCP connect when absent"),
+        prop("interval", Ty::Int { min: 100, max: 600_000 }, Some("2000"), "milliseconds between checks"),
+        prop("rise", Ty::Int { min: 1, max: 100 }, Some("2"), "successful checks before a node is used again"),
+        prop("fall", Ty::Int { min: 1, max: 100 }, Some("3"), "failed checks before a node is taken out"),
+    ],
+    free_props: None,
+    children: &[],
+    default: Some("TCP connect every 2000 ms, rise 2, fall 3"),
+};
+
 pub static SERVICE: NodeSpec = NodeSpec {
     name: "service",
     doc: "A Kubernetes Service.",
@@ -805,6 +857,8 @@ pub static SERVICE: NodeSpec = NodeSpec {
         child(&INTERNAL, Occurs::Optional),
         child(&ADDRESS, Occurs::Optional),
         child(&EXTERNAL_NAME, Occurs::Optional),
+        child(&BALANCE, Occurs::Optional),
+        child(&HEALTH_CHECK, Occurs::Optional),
     ],
     default: None,
 };

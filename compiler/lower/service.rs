@@ -6,7 +6,8 @@ use super::shape::Item;
 use super::{labels_of, Lowerer};
 use crate::diag::{codes, Diagnostic};
 use crate::model::{
-    Ingress, IngressRule, PathMatch, PortRef, Route, Service, ServicePort, ServiceType, Tls,
+    Balance, HealthCheck, Ingress, IngressRule, PathMatch, PortRef, Route, Service, ServicePort,
+    ServiceType, Tls,
 };
 use crate::source::{Span, Spanned};
 
@@ -41,7 +42,14 @@ pub(crate) fn lower_service(lx: &mut Lowerer<'_>, item: &Item) {
     }
     let ports: Vec<&Item> = item.children_named("port").collect();
     if kind.value == ServiceType::ExternalName {
-        for other in ["select", "port", "address", "internal"] {
+        for other in [
+            "select",
+            "port",
+            "address",
+            "internal",
+            "balance",
+            "health-check",
+        ] {
             if let Some(o) = item.child(other) {
                 lx.conflict(
                     o.name_span,
@@ -94,7 +102,7 @@ pub(crate) fn lower_service(lx: &mut Lowerer<'_>, item: &Item) {
         }
     }
     if kind.value != ServiceType::LoadBalancer {
-        for other in ["address", "internal"] {
+        for other in ["address", "internal", "balance", "health-check"] {
             if kind.value == ServiceType::ExternalName {
                 break;
             }
@@ -147,7 +155,32 @@ pub(crate) fn lower_service(lx: &mut Lowerer<'_>, item: &Item) {
             })
         })
         .collect();
+    let int_or = |i: &Item, key: &str, default: u32| {
+        i.prop(key)
+            .and_then(|v| u32::try_from(v.value.as_int()?).ok())
+            .unwrap_or(default)
+    };
+    let health_check = item.child("health-check").map(|h| HealthCheck {
+        span: h.name_span,
+        path: h.prop_str("path"),
+        interval_ms: int_or(h, "interval", 2000),
+        rise: int_or(h, "rise", 2),
+        fall: int_or(h, "fall", 3),
+    });
+    let balance = match item.setting_str("balance") {
+        Some(b) => Spanned::new(
+            match b.value.as_str() {
+                "leastconn" => Balance::LeastConn,
+                "source" => Balance::Source,
+                _ => Balance::RoundRobin,
+            },
+            b.span,
+        ),
+        None => Spanned::new(Balance::RoundRobin, name.span),
+    };
     lx.model.services.push(Service {
+        balance,
+        health_check,
         selector: item.child("select").map(labels_of),
         ports,
         internal: item

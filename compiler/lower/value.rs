@@ -346,6 +346,8 @@ fn lower_string(ty: Ty, s: &str, site: &ValueSite<'_>, diags: &mut Diagnostics) 
                 fail(diags, &codes::INVALID_HTTP_PATH, format!("the path `{s}` does not start with \"/\""), "expected a path starting with \"/\"", Some(format!("write \"/{s}\"")))
             } else if s.chars().any(char::is_whitespace) {
                 fail(diags, &codes::INVALID_HTTP_PATH, format!("the path `{s}` contains whitespace"), "whitespace in a path", Some("percent-encode spaces as %20".into()))
+            } else if let Some(c) = s.chars().find(|c| !is_uri_path_char(*c)) {
+                fail(diags, &codes::INVALID_HTTP_PATH, format!("the path `{s}` contains '{c}', which an HTTP path cannot hold unencoded"), "not a URI path character", Some(format!("percent-encode it as %{:02X}", u32::from(c))))
             } else {
                 Some(Value::Str(s.to_string()))
             }
@@ -361,8 +363,25 @@ fn lower_string(ty: Ty, s: &str, site: &ValueSite<'_>, diags: &mut Diagnostics) 
                 fail(diags, &codes::UNKNOWN_VM_SIZE, format!("`{s}` is not a VM size name"), "expected letters, digits and '_'", Some("use a size from Get-AksHciVmSize, e.g. \"Standard_A4_v2\"".into()))
             }
         }
+        Ty::InterfaceName => {
+            let ok = !s.is_empty()
+                && s.len() <= 15
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+            if ok {
+                Some(Value::Str(s.to_string()))
+            } else {
+                let shown = if s.is_empty() { "the empty string".to_string() } else { format!("`{s}`") };
+                fail(diags, &codes::INVALID_TEXT, format!("{shown} is not a network interface name"), "expected at most 15 letters, digits, '.', '_' or '-'", Some("use the interface name the VM shows in `ip link`, e.g. \"eth0\"".into()))
+            }
+        }
         Ty::Int { .. } | Ty::Bool | Ty::Port => None,
     }
+}
+
+/// Characters RFC 3986 allows in a path (with `%` for percent-encoding) and `?`/`=`
+/// for a query.
+fn is_uri_path_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-._~!$&'()*+,;=:@/%?".contains(c)
 }
 
 /// Rejects strings that are unsafe in any generated file: control characters

@@ -179,6 +179,8 @@ pub enum IpFamily {
 pub struct ControlPlane {
     pub count: Spanned<u32>,
     pub vm_size: Spanned<String>,
+    /// Declared VM addresses (DHCP networks); the `addresses` node's span.
+    pub addresses: Option<Spanned<Vec<Spanned<IpAddr>>>>,
 }
 
 #[derive(Debug, Clone)]
@@ -186,6 +188,8 @@ pub struct LoadBalancer {
     pub sku: Spanned<LbSku>,
     pub count: Spanned<u32>,
     pub vm_size: Spanned<String>,
+    /// The VMs' network interface that holds the VIPs (keepalived).
+    pub interface: Spanned<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -197,6 +201,8 @@ pub struct NodePool {
     pub os_sku: Option<Spanned<String>>,
     pub max_pods: Spanned<u32>,
     pub taints: Vec<Spanned<String>>,
+    /// Declared VM addresses (DHCP networks); the `addresses` node's span.
+    pub addresses: Option<Spanned<Vec<Spanned<IpAddr>>>>,
 }
 
 #[derive(Debug, Clone)]
@@ -358,6 +364,37 @@ pub struct Service {
     pub internal: Spanned<bool>,
     pub address: Option<Spanned<IpAddr>>,
     pub external_name: Option<Spanned<String>>,
+    pub balance: Spanned<Balance>,
+    pub health_check: Option<HealthCheck>,
+}
+
+/// The HAProxy balancing algorithm of a LoadBalancer service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Balance {
+    RoundRobin,
+    LeastConn,
+    Source,
+}
+
+impl Balance {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Balance::RoundRobin => "roundrobin",
+            Balance::LeastConn => "leastconn",
+            Balance::Source => "source",
+        }
+    }
+}
+
+/// How the HAProxy VM checks the nodes behind a service.
+#[derive(Debug, Clone)]
+pub struct HealthCheck {
+    pub span: Span,
+    /// HTTP GET on this path; a TCP connect when `None`.
+    pub path: Option<Spanned<String>>,
+    pub interval_ms: u32,
+    pub rise: u32,
+    pub fall: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,85 @@
+//! Escaping for each output language: the one place that knows how a value is
+//! quoted in an HAProxy or keepalived configuration. Templates are rendered with
+//! autoescaping on, so every `{{ value }}` passes through these functions.
+//!
+//! Values were validated at check time (no control characters, names are DNS
+//! labels, paths are URI paths); escaping is the second line of defence, so that
+//! nothing user-written can ever add a directive, a comment or a new line.
+
+use std::io::Write;
+
+/// Characters that need no quoting in HAProxy or keepalived configurations.
+fn is_plain(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+        || matches!(
+            c,
+            '.' | '_' | ':' | '/' | '-' | '=' | '%' | '@' | '~' | '+' | ','
+        )
+}
+
+/// HAProxy configuration words: written as is when they hold only plain characters,
+/// otherwise double-quoted with `\`, `"`, `$` (environment expansion) and `#`
+/// escaped, and any control character written as `\xNN`.
+pub fn haproxy(input: &str, out: &mut dyn Write) -> std::io::Result<()> {
+    if !input.is_empty() && input.chars().all(is_plain) {
+        return out.write_all(input.as_bytes());
+    }
+    out.write_all(b"\"")?;
+    for c in input.chars() {
+        match c {
+            '\\' | '"' | '$' | '#' | '\'' => write!(out, "\\{c}")?,
+            c if c.is_control() => write!(out, "\\x{:02x}", u32::from(c) & 0xff)?,
+            c => write!(out, "{c}")?,
+        }
+    }
+    out.write_all(b"\"")
+}
+
+/// keepalived configuration words: plain words as is; anything else double-quoted
+/// with `"` and `\` escaped and control characters dropped (keepalived has no escape
+/// for them, and validation keeps them out).
+pub fn keepalived(input: &str, out: &mut dyn Write) -> std::io::Result<()> {
+    if !input.is_empty() && input.chars().all(is_plain) {
+        return out.write_all(input.as_bytes());
+    }
+    out.write_all(b"\"")?;
+    for c in input.chars().filter(|c| !c.is_control()) {
+        match c {
+            '\\' | '"' => write!(out, "\\{c}")?,
+            c => write!(out, "{c}")?,
+        }
+    }
+    out.write_all(b"\"")
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn esc(f: fn(&str, &mut dyn Write) -> std::io::Result<()>, s: &str) -> String {
+        let mut buf = Vec::new();
+        f(s, &mut buf).expect("write to a Vec");
+        String::from_utf8(buf).expect("utf-8")
+    }
+
+    #[test]
+    fn haproxy_quotes_anything_unusual() {
+        assert_eq!(esc(haproxy, "be_svc_shop_web_80"), "be_svc_shop_web_80");
+        assert_eq!(esc(haproxy, "10.20.2.1"), "10.20.2.1");
+        assert_eq!(esc(haproxy, "/healthz"), "/healthz");
+        assert_eq!(esc(haproxy, "/a b"), "\"/a b\"");
+        assert_eq!(esc(haproxy, "/x#y"), "\"/x\\#y\"");
+        assert_eq!(esc(haproxy, "$(reboot)"), "\"\\$(reboot)\"");
+        assert_eq!(esc(haproxy, "a\"b\\c"), "\"a\\\"b\\\\c\"");
+        assert_eq!(esc(haproxy, "x\ny"), "\"x\\x0ay\"");
+        assert_eq!(esc(haproxy, ""), "\"\"");
+    }
+
+    #[test]
+    fn keepalived_quotes_and_drops_controls() {
+        assert_eq!(esc(keepalived, "eth0"), "eth0");
+        assert_eq!(esc(keepalived, "10.20.2.1/16"), "10.20.2.1/16");
+        assert_eq!(esc(keepalived, "a b\n}"), "\"a b}\"");
+    }
+}

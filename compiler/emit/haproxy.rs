@@ -1,0 +1,382 @@
+//! The load balancer of each cluster: `haproxy.cfg` for its HAProxy VM(s) and, with
+//! more than one VM, a `keepalived-<i>.conf` per VM that moves the VIPs between
+//! them. Rendered from `stdlib/templates/` with autoescaping (`escape.rs`).
+//!
+//! ```text
+//! <cluster>/haproxy/haproxy.cfg
+//! <cluster>/haproxy/keepalived-0.conf     (only with load-balancer count > 1)
+//! ```
+//!
+//! Frontends: the API server VIP on 6443 forwarding to the control-plane nodes on
+//! 6443; one per LoadBalancer service port, bound to the service's VIP and that
+//! port, forwarding to the worker nodes at the port's NodePort (only the node pools
+//! of the OS the selected workloads run on). TCP by default; HTTP mode with
+//! `option httpchk` when the service declares a health-check path.
+//!
+//! Node addresses come from the allocator on static networks and from `addresses`
+//! on DHCP networks; a DHCP cluster without them gets no configuration (TR0414 says
+//! so at check time).
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
+
+use serde::Serialize;
+use tera::{Context, Tera};
+
+use super::{escape, Artifact};
+use crate::alloc::{AllocKey, Allocation};
+use crate::model::{Cluster, LbSku, Model, Network, NetworkMode, Os, ServiceType, Workload};
+
+const HAPROXY_TEMPLATE: &str = include_str!("../../stdlib/templates/haproxy.cfg.tera");
+const KEEPALIVED_TEMPLATE: &str = include_str!("../../stdlib/templates/keepalived.conf.tera");
+
+/// The Kubernetes API server port on the control-plane nodes and the VIP.
+pub const API_SERVER_PORT: u16 = 6443;
+
+#[derive(Serialize)]
+struct Frontend {
+    /// Where it comes from: `api-server` or `service:shop/web:80/TCP`.
+    source: String,
+    name: String,
+    backend: String,
+    address: String,
+    port: u16,
+    mode: &'static str,
+    balance: &'static str,
+    check_path: Option<String>,
+    interval: u32,
+    rise: u32,
+    fall: u32,
+    servers: Vec<Server>,
+}
+
+#[derive(Serialize)]
+struct Server {
+    name: String,
+    address: String,
+    port: u16,
+}
+
+/// Writes every cluster's load-balancer configuration.
+pub fn emit(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
+    let (Some(haproxy), Some(keepalived)) = (
+        engine("haproxy.cfg", HAPROXY_TEMPLATE, escape::haproxy),
+        engine("keepalived.conf", KEEPALIVED_TEMPLATE, escape::keepalived),
+    ) else {
+        return Vec::new();
+    };
+    let mut by_label: HashMap<(&str, &str, &str, &str), Vec<&Workload>> = HashMap::new();
+    for w in &model.workloads {
+        for l in &w.labels.items {
+            by_label
+                .entry((
+                    &w.cluster.value,
+                    &w.namespace.value,
+                    &l.key.value,
+                    &l.value.value,
+                ))
+                .or_default()
+                .push(w);
+        }
+    }
+    let cx = Cx {
+        model,
+        addresses: alloc
+            .addresses
+            .iter()
+            .map(|a| (&a.key, a.address))
+            .collect(),
+        node_ports: alloc
+            .node_ports
+            .iter()
+            .map(|p| (&p.key, p.node_port))
+            .collect(),
+        by_label,
+    };
+    let mut out = Vec::new();
+    for network in sorted_networks(model) {
+        let mut clusters: Vec<&Cluster> = model
+            .clusters
+            .iter()
+            .filter(|c| c.network.value == network.name.value)
+            .collect();
+        clusters.sort_by(|a, b| a.name.value.cmp(&b.name.value));
+        for (vrid_idx, cluster) in clusters.into_iter().enumerate() {
+            cx.emit_cluster(cluster, network, vrid_idx, &haproxy, &keepalived, &mut out);
+        }
+    }
+    out
+}
+
+fn sorted_networks(model: &Model) -> Vec<&Network> {
+    let mut networks: Vec<&Network> = model.networks.iter().collect();
+    networks.sort_by(|a, b| a.name.value.cmp(&b.name.value));
+    networks
+}
+
+/// A template engine for one template, escaping every value with `escape_fn`.
+fn engine(name: &str, template: &str, escape_fn: tera::EscapeFn) -> Option<Tera> {
+    let mut tera = Tera::new();
+    tera.autoescape_on(vec![name.to_string()]);
+    tera.set_escape_fn(escape_fn);
+    tera.add_raw_template(name, template).ok()?;
+    Some(tera)
+}
+
+struct Cx<'m> {
+    model: &'m Model,
+    addresses: HashMap<&'m AllocKey, IpAddr>,
+    node_ports: HashMap<&'m AllocKey, u16>,
+    /// Workloads by (cluster, namespace, label key, label value).
+    by_label: HashMap<(&'m str, &'m str, &'m str, &'m str), Vec<&'m Workload>>,
+}
+
+/// The node addresses of a cluster: control-plane VMs, and workers per pool with
+/// the pool's OS.
+struct Nodes {
+    control_plane: Vec<IpAddr>,
+    workers: Vec<(Os, String, Vec<IpAddr>)>,
+}
+
+impl<'m> Cx<'m> {
+    fn nodes(&self, cluster: &Cluster, network: &Network) -> Option<Nodes> {
+        let c = &cluster.name.value;
+        match network.mode.value {
+            NetworkMode::Static => Some(Nodes {
+                control_plane: (0..cluster.control_plane.count.value)
+                    .filter_map(|i| {
+                        self.addresses
+                            .get(&AllocKey::ControlPlane(c.clone(), i))
+                            .copied()
+                    })
+                    .collect(),
+                workers: cluster
+                    .node_pools
+                    .iter()
+                    .map(|p| {
+                        let addrs = (0..p.count.value)
+                            .filter_map(|i| {
+                                self.addresses
+                                    .get(&AllocKey::Worker(c.clone(), p.name.value.clone(), i))
+                                    .copied()
+                            })
+                            .collect();
+                        (p.os.value, p.name.value.clone(), addrs)
+                    })
+                    .collect(),
+            }),
+            NetworkMode::Dhcp => {
+                let declared = |a: &Option<
+                    crate::source::Spanned<Vec<crate::source::Spanned<IpAddr>>>,
+                >,
+                                count: u32| {
+                    match a {
+                        Some(list) => Some(list.value.iter().map(|x| x.value).collect::<Vec<_>>()),
+                        None if count == 0 => Some(Vec::new()),
+                        None => None,
+                    }
+                };
+                Some(Nodes {
+                    control_plane: declared(
+                        &cluster.control_plane.addresses,
+                        cluster.control_plane.count.value,
+                    )?,
+                    workers: cluster
+                        .node_pools
+                        .iter()
+                        .map(|p| {
+                            Some((
+                                p.os.value,
+                                p.name.value.clone(),
+                                declared(&p.addresses, p.count.value)?,
+                            ))
+                        })
+                        .collect::<Option<Vec<_>>>()?,
+                })
+            }
+        }
+    }
+
+    fn emit_cluster(
+        &self,
+        cluster: &Cluster,
+        network: &Network,
+        vrid_idx: usize,
+        haproxy: &Tera,
+        keepalived: &Tera,
+        out: &mut Vec<Artifact>,
+    ) {
+        let c = cluster.name.value.as_str();
+        let Some(nodes) = self.nodes(cluster, network) else {
+            return;
+        };
+        let Some(api_vip) = self.addresses.get(&AllocKey::ApiServer(c.to_string())) else {
+            return;
+        };
+        let mut frontends = vec![Frontend {
+            source: "api-server".into(),
+            name: "fe_api_server".into(),
+            backend: "be_api_server".into(),
+            address: api_vip.to_string(),
+            port: API_SERVER_PORT,
+            mode: "tcp",
+            balance: "roundrobin",
+            check_path: None,
+            interval: 2000,
+            rise: 2,
+            fall: 3,
+            servers: nodes
+                .control_plane
+                .iter()
+                .enumerate()
+                .map(|(i, a)| Server {
+                    name: format!("control-plane-{i}"),
+                    address: a.to_string(),
+                    port: API_SERVER_PORT,
+                })
+                .collect(),
+        }];
+        let mut vips: BTreeSet<IpAddr> = BTreeSet::from([*api_vip]);
+        let mut services: Vec<&crate::model::Service> = self
+            .model
+            .services
+            .iter()
+            .filter(|s| s.cluster.value == c && s.kind.value == ServiceType::LoadBalancer)
+            .collect();
+        services.sort_by(|a, b| {
+            (&a.namespace.value, &a.name.value).cmp(&(&b.namespace.value, &b.name.value))
+        });
+        for service in services {
+            let (ns, name) = (&service.namespace.value, &service.name.value);
+            let Some(vip) =
+                self.addresses
+                    .get(&AllocKey::Service(c.to_string(), ns.clone(), name.clone()))
+            else {
+                continue;
+            };
+            vips.insert(*vip);
+            let oses = self.selected_oses(service);
+            let workers: Vec<(String, IpAddr)> = nodes
+                .workers
+                .iter()
+                .filter(|(os, _, _)| oses.is_empty() || oses.contains(os))
+                .flat_map(|(_, pool, addrs)| {
+                    addrs
+                        .iter()
+                        .enumerate()
+                        .map(move |(i, a)| (format!("{pool}-{i}"), *a))
+                })
+                .collect();
+            let check = service.health_check.as_ref();
+            // HAProxy forwards TCP only; UDP and SCTP ports (possible with
+            // `sku="none"`) are left to the user's own load balancer.
+            for port in service
+                .ports
+                .iter()
+                .filter(|p| p.protocol.value == crate::model::Protocol::Tcp)
+            {
+                let Some(node_port) = self.node_ports.get(&AllocKey::NodePort(
+                    c.to_string(),
+                    ns.clone(),
+                    name.clone(),
+                    port.port.value,
+                    port.protocol.value,
+                )) else {
+                    continue;
+                };
+                let id = format!("{ns}_{name}_{}", port.port.value);
+                let check_path = check.and_then(|h| h.path.as_ref()).map(|p| p.value.clone());
+                frontends.push(Frontend {
+                    source: format!(
+                        "service:{ns}/{name}:{}/{}",
+                        port.port.value,
+                        port.protocol.value.as_str()
+                    ),
+                    name: format!("fe_svc_{id}"),
+                    backend: format!("be_svc_{id}"),
+                    address: vip.to_string(),
+                    port: port.port.value,
+                    mode: if check_path.is_some() { "http" } else { "tcp" },
+                    balance: service.balance.value.as_str(),
+                    check_path,
+                    interval: check.map_or(2000, |h| h.interval_ms),
+                    rise: check.map_or(2, |h| h.rise),
+                    fall: check.map_or(3, |h| h.fall),
+                    servers: workers
+                        .iter()
+                        .map(|(server, address)| Server {
+                            name: server.clone(),
+                            address: address.to_string(),
+                            port: *node_port,
+                        })
+                        .collect(),
+                });
+            }
+        }
+        let mut context = Context::new();
+        context.insert("cluster", c);
+        context.insert("frontends", &frontends);
+        let Ok(text) = haproxy.render("haproxy.cfg", &context) else {
+            return;
+        };
+        out.push(Artifact {
+            path: format!("{c}/haproxy/haproxy.cfg"),
+            content: text,
+        });
+        let lb = &cluster.load_balancer;
+        let vm_count = match lb.sku.value {
+            LbSku::HaProxy => lb.count.value,
+            LbSku::None => lb.count.value,
+        };
+        if vm_count < 2 {
+            return;
+        }
+        let prefix_len = network.prefix.as_ref().map_or(32, |p| p.value.prefix_len());
+        let vip_list: Vec<String> = vips.iter().map(|v| format!("{v}/{prefix_len}")).collect();
+        for index in 0..vm_count {
+            let mut context = Context::new();
+            context.insert("cluster", c);
+            context.insert("index", &index);
+            context.insert("router_id", &format!("{c}-lb-{index}"));
+            context.insert("instance", &format!("{c}_vips"));
+            context.insert("interface", &lb.interface.value);
+            context.insert("vrid", &(vrid_idx + 1));
+            context.insert("priority", &(200 - 10 * index));
+            context.insert("vips", &vip_list);
+            if let Ok(text) = keepalived.render("keepalived.conf", &context) {
+                out.push(Artifact {
+                    path: format!("{c}/haproxy/keepalived-{index}.conf"),
+                    content: text,
+                });
+            }
+        }
+    }
+
+    /// The OSes of the workloads a service selects; empty when it selects none (then
+    /// every worker is a backend).
+    fn selected_oses(&self, service: &crate::model::Service) -> Vec<Os> {
+        let Some(selector) = &service.selector else {
+            return Vec::new();
+        };
+        let Some(first) = selector.items.first() else {
+            return Vec::new();
+        };
+        let key = (
+            service.cluster.value.as_str(),
+            service.namespace.value.as_str(),
+            first.key.value.as_str(),
+            first.value.value.as_str(),
+        );
+        let mut oses: Vec<Os> = Vec::new();
+        for w in self.by_label.get(&key).into_iter().flatten() {
+            let selected = selector
+                .items
+                .iter()
+                .all(|s| w.labels.get(&s.key.value) == Some(s.value.value.as_str()));
+            if selected && !oses.contains(&w.os.value) {
+                oses.push(w.os.value);
+            }
+        }
+        oses
+    }
+}
