@@ -46,7 +46,11 @@ fn require_tool(name: &str) -> Option<PathBuf> {
 fn build_example(name: &str) -> Compilation {
     let project = load::load(Path::new(&format!("{ROOT}/examples/{name}")), &[]).expect("load");
     let compilation = compile(&project.sources, Diagnostics::new(), &Options::default());
-    assert!(!compilation.has_errors(), "{name}: {:#?}", compilation.diagnostics);
+    assert!(
+        !compilation.has_errors(),
+        "{name}: {:#?}",
+        compilation.diagnostics
+    );
     compilation
 }
 
@@ -61,7 +65,8 @@ fn examples() -> Vec<String> {
 
 #[test]
 fn every_generated_config_passes_the_real_checkers() {
-    let (Some(haproxy), Some(keepalived)) = (require_tool("haproxy"), require_tool("keepalived")) else {
+    let (Some(haproxy), Some(keepalived)) = (require_tool("haproxy"), require_tool("keepalived"))
+    else {
         return;
     };
     let (mut n_haproxy, mut n_keepalived) = (0, 0);
@@ -73,7 +78,12 @@ fn every_generated_config_passes_the_real_checkers() {
             let path = dir.path().join(artifact.path.replace('/', "__"));
             if file == "haproxy.cfg" {
                 std::fs::write(&path, &artifact.content).expect("write");
-                let out = Command::new(&haproxy).arg("-c").arg("-f").arg(&path).output().expect("haproxy -c");
+                let out = Command::new(&haproxy)
+                    .arg("-c")
+                    .arg("-f")
+                    .arg(&path)
+                    .output()
+                    .expect("haproxy -c");
                 assert!(
                     out.status.success(),
                     "{name}/{}: haproxy -c failed:\n{}{}",
@@ -84,15 +94,27 @@ fn every_generated_config_passes_the_real_checkers() {
                 n_haproxy += 1;
             } else if file.starts_with("keepalived-") {
                 std::fs::write(&path, &artifact.content).expect("write");
-                let out = Command::new(&keepalived).arg("-t").arg("-f").arg(&path).output().expect("keepalived -t");
+                let out = Command::new(&keepalived)
+                    .arg("-t")
+                    .arg("-f")
+                    .arg(&path)
+                    .output()
+                    .expect("keepalived -t");
                 let stderr = String::from_utf8_lossy(&out.stderr);
-                assert!(out.status.success(), "{name}/{}: keepalived -t failed:\n{stderr}", artifact.path);
+                assert!(
+                    out.status.success(),
+                    "{name}/{}: keepalived -t failed:\n{stderr}",
+                    artifact.path
+                );
                 n_keepalived += 1;
             }
         }
     }
     assert!(n_haproxy >= 8, "only {n_haproxy} haproxy.cfg checked");
-    assert!(n_keepalived >= 2, "only {n_keepalived} keepalived.conf checked");
+    assert!(
+        n_keepalived >= 2,
+        "only {n_keepalived} keepalived.conf checked"
+    );
 }
 
 #[test]
@@ -102,7 +124,11 @@ fn every_frontend_binds_a_distinct_address_and_port() {
     for name in examples() {
         let compilation = build_example(&name);
         let mut binds = std::collections::BTreeMap::new();
-        for artifact in compilation.artifacts.iter().filter(|a| a.path.ends_with("haproxy.cfg")) {
+        for artifact in compilation
+            .artifacts
+            .iter()
+            .filter(|a| a.path.ends_with("haproxy.cfg"))
+        {
             for line in artifact.content.lines() {
                 if let Some(bind) = line.trim().strip_prefix("bind ") {
                     if let Some(previous) = binds.insert(bind.to_string(), artifact.path.clone()) {
@@ -124,7 +150,10 @@ struct Backend {
 
 impl Backend {
     fn start(id: String, addr: SocketAddr) -> Backend {
-        assert!(addr.ip().is_loopback(), "tests bind to loopback only: {addr}");
+        assert!(
+            addr.ip().is_loopback(),
+            "tests bind to loopback only: {addr}"
+        );
         let listener = TcpListener::bind(addr).unwrap_or_else(|e| panic!("bind {addr}: {e}"));
         listener.set_nonblocking(true).expect("nonblocking");
         let stop = Arc::new(AtomicBool::new(false));
@@ -183,12 +212,20 @@ impl Drop for Proxy {
 
 /// One request through `vip`; returns the id of the backend that answered.
 fn request(vip: SocketAddr) -> Result<String, String> {
-    let mut stream = TcpStream::connect_timeout(&vip, Duration::from_secs(2)).map_err(|e| e.to_string())?;
-    stream.set_read_timeout(Some(Duration::from_secs(3))).map_err(|e| e.to_string())?;
+    let mut stream =
+        TcpStream::connect_timeout(&vip, Duration::from_secs(2)).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .map_err(|e| e.to_string())?;
     write!(stream, "GET / HTTP/1.0\r\nHost: test\r\n\r\n").map_err(|e| e.to_string())?;
     let mut response = String::new();
-    stream.read_to_string(&mut response).map_err(|e| e.to_string())?;
-    let body = response.split("\r\n\r\n").nth(1).ok_or(format!("no body in {response:?}"))?;
+    stream
+        .read_to_string(&mut response)
+        .map_err(|e| e.to_string())?;
+    let body = response
+        .split("\r\n\r\n")
+        .nth(1)
+        .ok_or(format!("no body in {response:?}"))?;
     Ok(body.trim().to_string())
 }
 
@@ -218,7 +255,13 @@ fn live_traffic_through_haproxy_on_loopback() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg_path = dir.path().join("haproxy.cfg");
     // The generated configuration, unchanged but for logging (no syslog socket here).
-    std::fs::write(&cfg_path, config.content.replace("log /dev/log local0", "log stderr local0")).expect("write");
+    std::fs::write(
+        &cfg_path,
+        config
+            .content
+            .replace("log /dev/log local0", "log stderr local0"),
+    )
+    .expect("write");
 
     let workers: Vec<IpAddr> = (0..3)
         .map(|i| {
@@ -227,17 +270,30 @@ fn live_traffic_through_haproxy_on_loopback() {
                 .expect("worker address")
         })
         .collect();
-    let service_vip = |name: &str| alloc.address(&AllocKey::Service("lab".into(), "demo".into(), name.into())).expect("vip");
+    let service_vip = |name: &str| {
+        alloc
+            .address(&AllocKey::Service("lab".into(), "demo".into(), name.into()))
+            .expect("vip")
+    };
     let node_port = |name: &str, port: u16| {
         alloc
-            .node_port(&AllocKey::NodePort("lab".into(), "demo".into(), name.into(), port, trellis::model::Protocol::Tcp))
+            .node_port(&AllocKey::NodePort(
+                "lab".into(),
+                "demo".into(),
+                name.into(),
+                port,
+                trellis::model::Protocol::Tcp,
+            ))
             .expect("node port")
     };
     let services = [("echo", 9000u16), ("web", 8080u16)];
     let mut backends: Vec<Backend> = Vec::new();
     for (name, port) in services {
         for (i, worker) in workers.iter().enumerate() {
-            backends.push(Backend::start(format!("{name}-node{i}"), SocketAddr::new(*worker, node_port(name, port))));
+            backends.push(Backend::start(
+                format!("{name}-node{i}"),
+                SocketAddr::new(*worker, node_port(name, port)),
+            ));
         }
     }
     let proxy = Proxy(
@@ -252,7 +308,9 @@ fn live_traffic_through_haproxy_on_loopback() {
     );
     for (name, port) in services {
         let vip = SocketAddr::new(service_vip(name), port);
-        wait_until(&format!("{vip} to answer"), Duration::from_secs(10), || request(vip).is_ok());
+        wait_until(&format!("{vip} to answer"), Duration::from_secs(10), || {
+            request(vip).is_ok()
+        });
     }
     // Let the HTTP health checks mark every node up.
     std::thread::sleep(Duration::from_millis(600));
@@ -264,8 +322,15 @@ fn live_traffic_through_haproxy_on_loopback() {
             let id = request(vip).unwrap_or_else(|e| panic!("request to {vip}: {e}"));
             *seen.entry(id).or_default() += 1;
         }
-        assert_eq!(seen.len(), 3, "{name}: traffic not spread over all nodes: {seen:?}");
-        assert!(seen.keys().all(|k| k.starts_with(&format!("{name}-"))), "{name}: wrong backend {seen:?}");
+        assert_eq!(
+            seen.len(),
+            3,
+            "{name}: traffic not spread over all nodes: {seen:?}"
+        );
+        assert!(
+            seen.keys().all(|k| k.starts_with(&format!("{name}-"))),
+            "{name}: wrong backend {seen:?}"
+        );
     }
 
     // Stop one node of each service: requests keep succeeding through the others.
@@ -284,8 +349,15 @@ fn live_traffic_through_haproxy_on_loopback() {
             let id = request(vip).unwrap_or_else(|e| panic!("{name} after a node stopped: {e}"));
             seen.insert(id);
         }
-        assert!(!seen.contains(&format!("{name}-node1")), "{name}: a stopped node answered");
-        assert_eq!(seen.len(), 2, "{name}: traffic should use the two live nodes: {seen:?}");
+        assert!(
+            !seen.contains(&format!("{name}-node1")),
+            "{name}: a stopped node answered"
+        );
+        assert_eq!(
+            seen.len(),
+            2,
+            "{name}: traffic should use the two live nodes: {seen:?}"
+        );
     }
     drop(proxy);
 }

@@ -542,14 +542,30 @@ fn join_and(items: &[String]) -> String {
 /// one. A DHCP cluster without them gets TR0414: trellis cannot name the load
 /// balancer's backends.
 pub fn check_node_addresses(model: &Model, diags: &mut Diagnostics) {
+    // Declared addresses per network, across its clusters, to find duplicates.
+    let mut seen: std::collections::BTreeMap<(&str, IpAddr), (Span, &str)> =
+        std::collections::BTreeMap::new();
     for cluster in &model.clusters {
-        let Some(network) = model.networks.iter().find(|n| n.name.value == cluster.network.value) else {
+        let Some(network) = model
+            .networks
+            .iter()
+            .find(|n| n.name.value == cluster.network.value)
+        else {
             continue;
         };
         let dhcp = network.mode.value == NetworkMode::Dhcp;
-        let groups = std::iter::once(("the control plane".to_string(), cluster.control_plane.count.value, &cluster.control_plane.addresses))
-            .chain(cluster.node_pools.iter().map(|p| (format!("node pool `{}`", p.name.value), p.count.value, &p.addresses)));
-        let mut seen: std::collections::BTreeMap<IpAddr, Span> = std::collections::BTreeMap::new();
+        let groups = std::iter::once((
+            "the control plane".to_string(),
+            cluster.control_plane.count.value,
+            &cluster.control_plane.addresses,
+        ))
+        .chain(cluster.node_pools.iter().map(|p| {
+            (
+                format!("node pool `{}`", p.name.value),
+                p.count.value,
+                &p.addresses,
+            )
+        }));
         let mut missing = Vec::new();
         for (what, count, addresses) in groups {
             let Some(addresses) = addresses else {
@@ -571,48 +587,110 @@ pub fn check_node_addresses(model: &Model, diags: &mut Diagnostics) {
                 );
                 continue;
             }
-            if addresses.value.len() != count as usize {
+            let n = addresses.value.len();
+            if n != count as usize {
+                let vms = if count == 1 {
+                    "1 VM".to_string()
+                } else {
+                    format!("{count} VMs")
+                };
+                let declared = if n == 1 {
+                    "1 declared address".to_string()
+                } else {
+                    format!("{n} declared addresses")
+                };
                 diags.push(
                     Diagnostic::new(
                         &codes::NODE_ADDRESSES_MISMATCH,
                         addresses.span,
-                        format!("{what} of cluster `{}` has {count} VMs and {} declared addresses", cluster.name.value, addresses.value.len()),
+                        format!(
+                            "{what} of cluster `{}` has {vms} and {declared}",
+                            cluster.name.value
+                        ),
                     )
-                    .label(format!("{} addresses", addresses.value.len()))
+                    .label(declared.clone())
                     .help("declare exactly one address per VM"),
                 );
             }
             for addr in &addresses.value {
-                if let Some(first) = seen.get(&addr.value) {
+                let key = (network.name.value.as_str(), addr.value);
+                if let Some((first, first_cluster)) = seen.get(&key) {
                     diags.push(
-                        Diagnostic::new(&codes::NODE_ADDRESSES_MISMATCH, addr.span, format!("{} is declared for two VMs of cluster `{}`", addr.value, cluster.name.value))
-                            .label("declared again")
-                            .related(*first, "first declared here"),
+                        Diagnostic::new(
+                            &codes::NODE_ADDRESSES_MISMATCH,
+                            addr.span,
+                            format!("{} is declared for two VMs on network `{}` (clusters `{first_cluster}` and `{}`)", addr.value, network.name.value, cluster.name.value),
+                        )
+                        .label("declared again")
+                        .related(*first, "first declared here")
+                        .help("give every VM its own reserved address"),
                     );
                 } else {
-                    seen.insert(addr.value, addr.span);
+                    seen.insert(key, (addr.span, cluster.name.value.as_str()));
                 }
-                if let Some(prefix) = &network.prefix {
-                    if !prefix.value.contains(&addr.value) {
-                        diags.push(
-                            Diagnostic::new(&codes::NODE_ADDRESSES_MISMATCH, addr.span, format!("{} is outside {}, the prefix of network `{}`", addr.value, prefix.value, network.name.value))
-                                .label("outside the network")
-                                .related(prefix.span, "network prefix"),
-                        );
-                    }
+                if let Some(prefix) = network
+                    .prefix
+                    .as_ref()
+                    .filter(|p| !p.value.contains(&addr.value))
+                {
+                    diags.push(
+                        Diagnostic::new(
+                            &codes::NODE_ADDRESSES_MISMATCH,
+                            addr.span,
+                            format!(
+                                "{} is outside {}, the prefix of network `{}`",
+                                addr.value, prefix.value, network.name.value
+                            ),
+                        )
+                        .label("outside the network")
+                        .related(prefix.span, "network prefix")
+                        .help(format!(
+                            "declare the address the DHCP server reserves for this VM, inside {}",
+                            prefix.value
+                        )),
+                    );
+                }
+                let (lo, hi) = (network.vips.start.value, network.vips.end.value);
+                let reserved =
+                    if lo <= addr.value && addr.value <= hi && lo.is_ipv4() == addr.value.is_ipv4()
+                    {
+                        Some(("the VIP pool", network.vips.span))
+                    } else if network
+                        .gateway
+                        .as_ref()
+                        .is_some_and(|g| g.value == addr.value)
+                    {
+                        network.gateway.as_ref().map(|g| ("the gateway", g.span))
+                    } else {
+                        network
+                            .dns
+                            .iter()
+                            .find(|d| d.value == addr.value)
+                            .map(|d| ("a DNS server", d.span))
+                    };
+                if let Some((what_else, span)) = reserved {
+                    diags.push(
+                        Diagnostic::new(&codes::NODE_ADDRESSES_MISMATCH, addr.span, format!("{} is a VM address and also {what_else} of network `{}`", addr.value, network.name.value))
+                            .label("already taken")
+                            .related(span, what_else)
+                            .help("reserve VM addresses outside the VIP pool, the gateway and the DNS servers"),
+                    );
                 }
             }
         }
         if !missing.is_empty() {
+            let list = match missing.split_last() {
+                Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+                _ => missing.join(""),
+            };
             diags.push(
                 Diagnostic::new(
                     &codes::DHCP_BACKENDS_UNKNOWN,
                     cluster.name.span,
                     format!(
-                        "cluster `{}` is on DHCP network `{}` and declares no addresses for {}: its load balancer configuration cannot be written",
+                        "cluster `{}` is on DHCP network `{}` and declares no addresses for {list}: its load balancer configuration cannot be written",
                         cluster.name.value,
                         network.name.value,
-                        missing.join(", ")
                     ),
                 )
                 .label("node addresses unknown"),

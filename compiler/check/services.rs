@@ -276,8 +276,16 @@ pub fn check_shared_network_hazard(model: &Model, diags: &mut Diagnostics) {
 /// The HAProxy VM forwards TCP only (mode tcp or http): a LoadBalancer service port
 /// over UDP or SCTP would never be reachable through it.
 pub fn check_load_balancer_protocols(model: &Model, diags: &mut Diagnostics) {
-    for service in model.services.iter().filter(|s| s.kind.value == ServiceType::LoadBalancer) {
-        let Some(cluster) = model.clusters.iter().find(|c| c.name.value == service.cluster.value) else {
+    for service in model
+        .services
+        .iter()
+        .filter(|s| s.kind.value == ServiceType::LoadBalancer)
+    {
+        let Some(cluster) = model
+            .clusters
+            .iter()
+            .find(|c| c.name.value == service.cluster.value)
+        else {
             continue;
         };
         if cluster.load_balancer.sku.value != crate::model::LbSku::HaProxy {
@@ -297,7 +305,11 @@ pub fn check_load_balancer_protocols(model: &Model, diags: &mut Diagnostics) {
                             cluster.name.value
                         ),
                     )
-                    .label("not TCP"),
+                    .label("not TCP")
+                    .help(format!(
+                        "the HAProxy load balancer forwards TCP only: expose {} with a NodePort service, or bring your own load balancer (`load-balancer sku=\"none\"`)",
+                        port.protocol.value.as_str()
+                    )),
                 );
             }
         }

@@ -10,7 +10,11 @@ use std::io::Write;
 
 /// Characters that need no quoting in HAProxy or keepalived configurations.
 fn is_plain(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '/' | '-' | '=' | '%' | '@' | '~' | '+' | ',')
+    c.is_ascii_alphanumeric()
+        || matches!(
+            c,
+            '.' | '_' | ':' | '/' | '-' | '=' | '%' | '@' | '~' | '+' | ','
+        )
 }
 
 /// HAProxy configuration words: written as is when they hold only plain characters,
@@ -49,6 +53,7 @@ pub fn keepalived(input: &str, out: &mut dyn Write) -> std::io::Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
 

@@ -69,15 +69,28 @@ pub fn emit(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
     for w in &model.workloads {
         for l in &w.labels.items {
             by_label
-                .entry((&w.cluster.value, &w.namespace.value, &l.key.value, &l.value.value))
+                .entry((
+                    &w.cluster.value,
+                    &w.namespace.value,
+                    &l.key.value,
+                    &l.value.value,
+                ))
                 .or_default()
                 .push(w);
         }
     }
     let cx = Cx {
         model,
-        addresses: alloc.addresses.iter().map(|a| (&a.key, a.address)).collect(),
-        node_ports: alloc.node_ports.iter().map(|p| (&p.key, p.node_port)).collect(),
+        addresses: alloc
+            .addresses
+            .iter()
+            .map(|a| (&a.key, a.address))
+            .collect(),
+        node_ports: alloc
+            .node_ports
+            .iter()
+            .map(|p| (&p.key, p.node_port))
+            .collect(),
         by_label,
     };
     let mut out = Vec::new();
@@ -131,7 +144,11 @@ impl<'m> Cx<'m> {
         match network.mode.value {
             NetworkMode::Static => Some(Nodes {
                 control_plane: (0..cluster.control_plane.count.value)
-                    .filter_map(|i| self.addresses.get(&AllocKey::ControlPlane(c.clone(), i)).copied())
+                    .filter_map(|i| {
+                        self.addresses
+                            .get(&AllocKey::ControlPlane(c.clone(), i))
+                            .copied()
+                    })
                     .collect(),
                 workers: cluster
                     .node_pools
@@ -149,7 +166,10 @@ impl<'m> Cx<'m> {
                     .collect(),
             }),
             NetworkMode::Dhcp => {
-                let declared = |a: &Option<crate::source::Spanned<Vec<crate::source::Spanned<IpAddr>>>>, count: u32| {
+                let declared = |a: &Option<
+                    crate::source::Spanned<Vec<crate::source::Spanned<IpAddr>>>,
+                >,
+                                count: u32| {
                     match a {
                         Some(list) => Some(list.value.iter().map(|x| x.value).collect::<Vec<_>>()),
                         None if count == 0 => Some(Vec::new()),
@@ -157,11 +177,20 @@ impl<'m> Cx<'m> {
                     }
                 };
                 Some(Nodes {
-                    control_plane: declared(&cluster.control_plane.addresses, cluster.control_plane.count.value)?,
+                    control_plane: declared(
+                        &cluster.control_plane.addresses,
+                        cluster.control_plane.count.value,
+                    )?,
                     workers: cluster
                         .node_pools
                         .iter()
-                        .map(|p| Some((p.os.value, p.name.value.clone(), declared(&p.addresses, p.count.value)?)))
+                        .map(|p| {
+                            Some((
+                                p.os.value,
+                                p.name.value.clone(),
+                                declared(&p.addresses, p.count.value)?,
+                            ))
+                        })
                         .collect::<Option<Vec<_>>>()?,
                 })
             }
@@ -214,12 +243,14 @@ impl<'m> Cx<'m> {
             .iter()
             .filter(|s| s.cluster.value == c && s.kind.value == ServiceType::LoadBalancer)
             .collect();
-        services.sort_by(|a, b| (&a.namespace.value, &a.name.value).cmp(&(&b.namespace.value, &b.name.value)));
+        services.sort_by(|a, b| {
+            (&a.namespace.value, &a.name.value).cmp(&(&b.namespace.value, &b.name.value))
+        });
         for service in services {
             let (ns, name) = (&service.namespace.value, &service.name.value);
-            let Some(vip) = self
-                .addresses
-                .get(&AllocKey::Service(c.to_string(), ns.clone(), name.clone()))
+            let Some(vip) =
+                self.addresses
+                    .get(&AllocKey::Service(c.to_string(), ns.clone(), name.clone()))
             else {
                 continue;
             };
@@ -229,10 +260,21 @@ impl<'m> Cx<'m> {
                 .workers
                 .iter()
                 .filter(|(os, _, _)| oses.is_empty() || oses.contains(os))
-                .flat_map(|(_, pool, addrs)| addrs.iter().enumerate().map(move |(i, a)| (format!("{pool}-{i}"), *a)))
+                .flat_map(|(_, pool, addrs)| {
+                    addrs
+                        .iter()
+                        .enumerate()
+                        .map(move |(i, a)| (format!("{pool}-{i}"), *a))
+                })
                 .collect();
             let check = service.health_check.as_ref();
-            for port in &service.ports {
+            // HAProxy forwards TCP only; UDP and SCTP ports (possible with
+            // `sku="none"`) are left to the user's own load balancer.
+            for port in service
+                .ports
+                .iter()
+                .filter(|p| p.protocol.value == crate::model::Protocol::Tcp)
+            {
                 let Some(node_port) = self.node_ports.get(&AllocKey::NodePort(
                     c.to_string(),
                     ns.clone(),
@@ -245,7 +287,11 @@ impl<'m> Cx<'m> {
                 let id = format!("{ns}_{name}_{}", port.port.value);
                 let check_path = check.and_then(|h| h.path.as_ref()).map(|p| p.value.clone());
                 frontends.push(Frontend {
-                    source: format!("service:{ns}/{name}:{}/{}", port.port.value, port.protocol.value.as_str()),
+                    source: format!(
+                        "service:{ns}/{name}:{}/{}",
+                        port.port.value,
+                        port.protocol.value.as_str()
+                    ),
                     name: format!("fe_svc_{id}"),
                     backend: format!("be_svc_{id}"),
                     address: vip.to_string(),

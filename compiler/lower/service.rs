@@ -42,7 +42,14 @@ pub(crate) fn lower_service(lx: &mut Lowerer<'_>, item: &Item) {
     }
     let ports: Vec<&Item> = item.children_named("port").collect();
     if kind.value == ServiceType::ExternalName {
-        for other in ["select", "port", "address", "internal", "balance", "health-check"] {
+        for other in [
+            "select",
+            "port",
+            "address",
+            "internal",
+            "balance",
+            "health-check",
+        ] {
             if let Some(o) = item.child(other) {
                 lx.conflict(
                     o.name_span,

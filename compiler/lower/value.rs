@@ -347,7 +347,7 @@ fn lower_string(ty: Ty, s: &str, site: &ValueSite<'_>, diags: &mut Diagnostics) 
             } else if s.chars().any(char::is_whitespace) {
                 fail(diags, &codes::INVALID_HTTP_PATH, format!("the path `{s}` contains whitespace"), "whitespace in a path", Some("percent-encode spaces as %20".into()))
             } else if let Some(c) = s.chars().find(|c| !is_uri_path_char(*c)) {
-                fail(diags, &codes::INVALID_HTTP_PATH, format!("the path `{s}` contains '{c}', which an HTTP path cannot hold unencoded"), "not a URI path character", Some("percent-encode it (e.g. %22 for a double quote)".into()))
+                fail(diags, &codes::INVALID_HTTP_PATH, format!("the path `{s}` contains '{c}', which an HTTP path cannot hold unencoded"), "not a URI path character", Some(format!("percent-encode it as %{:02X}", u32::from(c))))
             } else {
                 Some(Value::Str(s.to_string()))
             }
@@ -370,7 +370,8 @@ fn lower_string(ty: Ty, s: &str, site: &ValueSite<'_>, diags: &mut Diagnostics) 
             if ok {
                 Some(Value::Str(s.to_string()))
             } else {
-                fail(diags, &codes::WRONG_VALUE_TYPE, format!("`{s}` is not a network interface name"), "expected at most 15 letters, digits, '.', '_' or '-'", Some("use the interface name the VM shows in `ip link`, e.g. \"eth0\"".into()))
+                let shown = if s.is_empty() { "the empty string".to_string() } else { format!("`{s}`") };
+                fail(diags, &codes::INVALID_TEXT, format!("{shown} is not a network interface name"), "expected at most 15 letters, digits, '.', '_' or '-'", Some("use the interface name the VM shows in `ip link`, e.g. \"eth0\"".into()))
             }
         }
         Ty::Int { .. } | Ty::Bool | Ty::Port => None,
