@@ -9,6 +9,9 @@ use std::sync::OnceLock;
 
 use kdl::KdlDocument;
 
+/// The policy presets, written in the trellis language.
+pub const PRESETS_KDL: &str = include_str!("../stdlib/presets.kdl");
+
 /// The embedded platform facts, as text.
 pub const AKSHCI_KDL: &str = include_str!("../stdlib/akshci.kdl");
 
@@ -74,6 +77,22 @@ pub fn parse_platform(text: &str) -> Option<Platform> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn presets_match_the_schema_list() {
+        let doc = KdlDocument::parse_v2(PRESETS_KDL);
+        assert!(doc.is_ok(), "stdlib/presets.kdl is not valid KDL");
+        let names: Vec<String> = doc
+            .iter()
+            .flat_map(|d| d.nodes())
+            .filter_map(|n| n.get(0).and_then(|v| v.as_string()).map(str::to_string))
+            .collect();
+        let listed: Vec<String> = crate::lower::schema::PRESET_NAMES
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(names, listed);
+    }
 
     #[test]
     fn embedded_platform_parses_completely() {

@@ -227,3 +227,72 @@ fn kustomizations_list_exactly_their_cluster_manifests() {
         }
     }
 }
+
+/// Validates every Calico resource of every example against the JSON Schemas
+/// converted from Calico v3.32.1's CRDs (`tests/schemas/calico/`, see SOURCE.md
+/// there). The Tier resource has no schema there; its fields are checked directly.
+#[test]
+fn every_calico_resource_matches_the_calico_schemas() {
+    let load_schema = |name: &str| -> jsonschema::Validator {
+        let text =
+            std::fs::read_to_string(format!("{ROOT}/tests/schemas/calico/{name}")).expect("schema");
+        let json: serde_json::Value = serde_json::from_str(&text).expect("schema JSON");
+        jsonschema::validator_for(&json).expect("valid schema")
+    };
+    let np = load_schema("networkpolicy.json");
+    let gnp = load_schema("globalnetworkpolicy.json");
+    // The schemas do reject what Calico rejects.
+    let bad: serde_json::Value = serde_json::json!({
+        "apiVersion": "projectcalico.org/v3", "kind": "NetworkPolicy",
+        "metadata": {"name": "x", "namespace": "y"},
+        "spec": {"selector": "all()", "ingress": [{"action": "Maybe"}]}
+    });
+    assert!(
+        !np.is_valid(&bad),
+        "the NetworkPolicy schema accepts an unknown action"
+    );
+    let mut checked = 0;
+    for dir in examples() {
+        let name = dir
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let compilation = build(&load_example(&dir), &name);
+        for artifact in compilation
+            .artifacts
+            .iter()
+            .filter(|a| a.path.contains("/calico/"))
+        {
+            let doc: serde_json::Value =
+                serde_saphyr::from_str(&artifact.content).expect("YAML parses back");
+            let kind = doc["kind"].as_str().unwrap_or("");
+            let validator = match kind {
+                "NetworkPolicy" => &np,
+                "GlobalNetworkPolicy" => &gnp,
+                "Tier" => {
+                    assert_eq!(doc["apiVersion"], "projectcalico.org/v3");
+                    assert!(doc["spec"]["order"].is_number());
+                    assert!(matches!(
+                        doc["spec"]["defaultAction"].as_str(),
+                        Some("Pass" | "Deny")
+                    ));
+                    continue;
+                }
+                other => panic!("{name}/{}: unexpected kind {other}", artifact.path),
+            };
+            let errors: Vec<String> = validator
+                .iter_errors(&doc)
+                .map(|e| format!("{e} at {}", e.instance_path()))
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "{name}/{}: {errors:#?}\n{}",
+                artifact.path,
+                artifact.content
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 1, "no Calico resource checked");
+}

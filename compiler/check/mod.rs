@@ -18,7 +18,7 @@ pub mod addresses;
 pub mod interval;
 mod platform;
 pub mod policy;
-mod refs;
+pub mod refs;
 pub mod services;
 pub mod workloads;
 

@@ -1,13 +1,21 @@
 //! Network policies (TR06xx): which output can express a policy exactly, rules that
 //! can never match, selectors that match nothing, named ports nobody exposes.
 //!
-//! The meaning of a policy (`docs/outputs.md`): rules of one direction are tried in
-//! order and the first `allow` or `deny` that matches decides (`log` notes and goes
-//! on, `pass` hands over to the next tier); traffic no rule decides is denied for the
-//! pods the policy selects, in each direction it has rules for. An unconditional
-//! `deny` (no peers, ports or protocol) at the end of a direction is exactly that
-//! default, so it adds nothing but isolation; this is what makes "default deny" plus
-//! separate allow policies mean what a Kubernetes user expects.
+//! The meaning of policies (`docs/outputs.md`), per pod and direction:
+//!
+//! 1. Policies with an `order` ("ordered", guardrails) run first, lowest order
+//!    first; in each, rules run in order and the first `allow` or `deny` that matches
+//!    decides; `log` notes and goes on; `pass` skips the remaining ordered policies.
+//!    Traffic no ordered rule decides goes on to step 2, as if they did not exist.
+//! 2. Policies without an order work as Kubernetes NetworkPolicies: they only
+//!    allow, their allows add up, and a pod one of them selects for a direction is
+//!    isolated in that direction (what none allows is denied). An unconditional
+//!    `deny` at the end of such a policy states exactly that isolation ("default
+//!    deny"); any other `deny`, `log` or `pass` needs an order (TR0605).
+//! 3. A pod no policy of step 2 selects for a direction is not isolated.
+//!
+//! In Calico terms, ordered policies live in the tier `trellis` (before the default
+//! tier, default action Pass) and unordered ones in the default tier.
 //!
 //! `kubernetes_obstacle` decides whether a Kubernetes NetworkPolicy can express a
 //! policy exactly; the emitter uses it to choose the output for `target="auto"`.
@@ -25,14 +33,18 @@ pub fn is_unconditional(rule: &PolicyRule) -> bool {
         && rule.icmp.is_none()
 }
 
-/// The rules of one direction that matter: everything up to and excluding a
-/// trailing run of unconditional denies (which only restate the default).
+/// The rules of one direction that matter. In an unordered policy a trailing run
+/// of unconditional denies only restates the isolation and is dropped; in an
+/// ordered policy every rule decides and stays.
 pub fn effective_rules(policy: &Policy, direction: Direction) -> Vec<&PolicyRule> {
     let mut rules: Vec<&PolicyRule> = policy
         .rules
         .iter()
         .filter(|r| r.direction.value == direction)
         .collect();
+    if policy.order.is_some() {
+        return rules;
+    }
     while rules
         .last()
         .is_some_and(|r| r.action.value == Action::Deny && is_unconditional(r))
@@ -54,10 +66,16 @@ pub fn directions(policy: &Policy) -> Vec<Direction> {
 /// construct in the way, with its span, or `None` when it can.
 pub fn kubernetes_obstacle(policy: &Policy) -> Option<(Span, String)> {
     if policy.global.value {
-        return Some((policy.global.span, "a global policy (Kubernetes NetworkPolicies are namespaced)".into()));
+        return Some((
+            policy.global.span,
+            "a global policy (Kubernetes NetworkPolicies are namespaced)".into(),
+        ));
     }
     if let Some(order) = &policy.order {
-        return Some((order.span, "an explicit `order` (Kubernetes NetworkPolicies are unordered)".into()));
+        return Some((
+            order.span,
+            "an explicit `order` (Kubernetes NetworkPolicies are unordered)".into(),
+        ));
     }
     for direction in [Direction::Ingress, Direction::Egress] {
         for rule in effective_rules(policy, direction) {
@@ -70,23 +88,58 @@ pub fn kubernetes_obstacle(policy: &Policy) -> Option<(Span, String)> {
                 Action::Pass => return Some((rule.action.span, "a `pass` rule (Kubernetes NetworkPolicies have no tiers)".into())),
             }
             if let Some(icmp) = &rule.icmp {
-                return Some((icmp.span, "an ICMP match (Kubernetes NetworkPolicies know TCP, UDP and SCTP only)".into()));
+                return Some((
+                    icmp.span,
+                    "an ICMP match (Kubernetes NetworkPolicies know TCP, UDP and SCTP only)".into(),
+                ));
             }
-            if let Some(p) = rule.protocol.as_ref().filter(|p| p.value == RuleProtocol::Icmp) {
-                return Some((p.span, "protocol ICMP (Kubernetes NetworkPolicies know TCP, UDP and SCTP only)".into()));
+            if let Some(p) = rule
+                .protocol
+                .as_ref()
+                .filter(|p| p.value == RuleProtocol::Icmp)
+            {
+                return Some((
+                    p.span,
+                    "protocol ICMP (Kubernetes NetworkPolicies know TCP, UDP and SCTP only)".into(),
+                ));
             }
             if let Some(peer) = rule.peers.iter().find(|p| p.nodes) {
-                return Some((peer.span, "a `nodes=#true` peer (Kubernetes NetworkPolicies cannot select nodes)".into()));
+                return Some((
+                    peer.span,
+                    "a `nodes=#true` peer (Kubernetes NetworkPolicies cannot select nodes)".into(),
+                ));
             }
         }
     }
     None
 }
 
-/// Forced `target="kubernetes"` that cannot be honoured; and rules shadowed by an
-/// earlier unconditional rule of the same policy and direction.
+/// Forced `target="kubernetes"` that cannot be honoured; decisions other than
+/// allow in unordered policies; and rules shadowed by an earlier unconditional rule
+/// of the same policy and direction.
 pub fn check_policies(model: &Model, diags: &mut Diagnostics) {
     for policy in &model.policies {
+        if policy.order.is_none() {
+            for direction in [Direction::Ingress, Direction::Egress] {
+                for rule in effective_rules(policy, direction) {
+                    if rule.action.value != Action::Allow {
+                        diags.push(
+                            Diagnostic::new(
+                                &codes::UNORDERED_DECISION,
+                                rule.action.span,
+                                format!(
+                                    "policy `{}` has no `order`, so its `{}` rule has no defined place among the other policies",
+                                    policy.name.value,
+                                    action_name(rule.action.value)
+                                ),
+                            )
+                            .label("needs an ordered policy")
+                            .related(policy.name.span, "policy without `order`"),
+                        );
+                    }
+                }
+            }
+        }
         if policy.target.value == PolicyTarget::Kubernetes {
             if let Some((span, obstacle)) = kubernetes_obstacle(policy) {
                 diags.push(
@@ -102,10 +155,14 @@ pub fn check_policies(model: &Model, diags: &mut Diagnostics) {
             }
         }
         for direction in [Direction::Ingress, Direction::Egress] {
-            let rules: Vec<&PolicyRule> = policy.rules.iter().filter(|r| r.direction.value == direction).collect();
-            let decider = rules
+            let rules: Vec<&PolicyRule> = policy
+                .rules
                 .iter()
-                .position(|r| matches!(r.action.value, Action::Allow | Action::Deny) && is_unconditional(r));
+                .filter(|r| r.direction.value == direction)
+                .collect();
+            let decider = rules.iter().position(|r| {
+                matches!(r.action.value, Action::Allow | Action::Deny) && is_unconditional(r)
+            });
             let Some(first) = decider else {
                 continue;
             };
@@ -163,7 +220,10 @@ pub fn check_policy_selectors(model: &Model, diags: &mut Diagnostics) {
             model.workloads.iter().any(|w| {
                 w.cluster.value == c
                     && ns.is_none_or(|ns| w.namespace.value == ns)
-                    && labels.items.iter().all(|l| w.labels.get(&l.key.value) == Some(l.value.value.as_str()))
+                    && labels
+                        .items
+                        .iter()
+                        .all(|l| w.labels.get(&l.key.value) == Some(l.value.value.as_str()))
             })
         };
         let mut warn = |span: Span, what: String| {
@@ -175,17 +235,32 @@ pub fn check_policy_selectors(model: &Model, diags: &mut Diagnostics) {
         };
         if let Some(pods) = policy.pods.as_ref().filter(|p| !p.items.is_empty()) {
             if !matches_pods(pods, own_ns) {
-                warn(pods.span.unwrap_or(policy.name.span), format!("the pods selector of policy `{}` matches no workload", policy.name.value));
+                warn(
+                    pods.span.unwrap_or(policy.name.span),
+                    format!(
+                        "the pods selector of policy `{}` matches no workload",
+                        policy.name.value
+                    ),
+                );
             }
         }
         for peer in policy.rules.iter().flat_map(|r| &r.peers) {
             if let Some(namespaces) = peer.namespaces.as_ref().filter(|n| !n.items.is_empty()) {
                 let any_ns = model.namespaces.iter().any(|n| {
                     n.cluster.value == c
-                        && namespaces.items.iter().all(|l| n.labels.get(&l.key.value) == Some(l.value.value.as_str()))
+                        && namespaces
+                            .items
+                            .iter()
+                            .all(|l| n.labels.get(&l.key.value) == Some(l.value.value.as_str()))
                 });
                 if !any_ns {
-                    warn(namespaces.span.unwrap_or(peer.span), format!("the namespaces selector of a peer in policy `{}` matches no namespace", policy.name.value));
+                    warn(
+                        namespaces.span.unwrap_or(peer.span),
+                        format!(
+                            "the namespaces selector of a peer in policy `{}` matches no namespace",
+                            policy.name.value
+                        ),
+                    );
                     continue;
                 }
             }
@@ -197,8 +272,18 @@ pub fn check_policy_selectors(model: &Model, diags: &mut Diagnostics) {
                     (None, Some(_)) => None,
                     (None, None) => own_ns,
                 };
+                // Kubernetes' own namespaces hold pods trellis does not declare.
+                if ns.is_some_and(|ns| crate::check::refs::BUILTIN_NAMESPACES.contains(&ns)) {
+                    continue;
+                }
                 if !matches_pods(pods, ns) {
-                    warn(pods.span.unwrap_or(peer.span), format!("the pods selector of a peer in policy `{}` matches no workload", policy.name.value));
+                    warn(
+                        pods.span.unwrap_or(peer.span),
+                        format!(
+                            "the pods selector of a peer in policy `{}` matches no workload",
+                            policy.name.value
+                        ),
+                    );
                 }
             }
         }
@@ -209,7 +294,9 @@ pub fn check_policy_selectors(model: &Model, diags: &mut Diagnostics) {
                 };
                 let declared = model.workloads.iter().any(|w| {
                     w.cluster.value == c
-                        && w.ports.iter().any(|p| &p.name.value == name && p.protocol.value == port.protocol.value)
+                        && w.ports.iter().any(|p| {
+                            &p.name.value == name && p.protocol.value == port.protocol.value
+                        })
                 });
                 if !declared {
                     diags.push(

@@ -217,6 +217,9 @@ codes! {
     POLICY_PORT_NOT_EXPOSED "TR0604" "policy-port-not-exposed" Warning
         "a named port in a policy rule that no workload declares"
         help "name a port a workload declares, or use its number";
+    UNORDERED_DECISION "TR0605" "unordered-decision" Error
+        "a deny, log or pass rule in a policy without an order"
+        help "add `order=N` to the policy: ordered policies run first, and what their rules do not decide goes on to the other policies";
 
     FLANNEL_DEPRECATED "TR0701" "flannel-deprecated" Warning
         "the flannel network plugin is retired"

@@ -103,23 +103,6 @@ impl<'m> Context<'m> {
                 content: to_document(&ingress(i)),
             });
         }
-        if files.is_empty() {
-            return;
-        }
-        // Namespaces first, so `kubectl apply -k` creates them before their objects.
-        files.sort_by(|a, b| {
-            let rank = |p: &str| if p.ends_with("/namespace.yaml") { 0 } else { 1 };
-            (rank(&a.path), &a.path).cmp(&(rank(&b.path), &b.path))
-        });
-        let kustomization = Kustomization {
-            api_version: "kustomize.config.k8s.io/v1beta1",
-            kind: "Kustomization",
-            resources: files.iter().map(|f| f.path.clone()).collect(),
-        };
-        out.push(Artifact {
-            path: format!("{base}/kustomization.yaml"),
-            content: to_document(&kustomization),
-        });
         out.extend(files.into_iter().map(|f| Artifact {
             path: format!("{base}/{}", f.path),
             content: f.content,
@@ -379,6 +362,38 @@ struct Kustomization {
     api_version: &'static str,
     kind: &'static str,
     resources: Vec<String>,
+}
+
+/// A `kustomization.yaml` for every `<cluster>/kubernetes/` folder among
+/// `artifacts`, listing its manifests with the namespaces first, so `kubectl apply
+/// -k` creates them before their objects.
+pub fn kustomizations(artifacts: &[Artifact]) -> Vec<Artifact> {
+    let mut by_cluster: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for a in artifacts {
+        if let Some((cluster, rest)) = a.path.split_once("/kubernetes/") {
+            by_cluster
+                .entry(cluster)
+                .or_default()
+                .push(rest.to_string());
+        }
+    }
+    by_cluster
+        .into_iter()
+        .map(|(cluster, mut files)| {
+            files.sort_by(|a, b| {
+                let rank = |p: &str| if p.ends_with("/namespace.yaml") { 0 } else { 1 };
+                (rank(a), a).cmp(&(rank(b), b))
+            });
+            Artifact {
+                path: format!("{cluster}/kubernetes/kustomization.yaml"),
+                content: to_document(&Kustomization {
+                    api_version: "kustomize.config.k8s.io/v1beta1",
+                    kind: "Kustomization",
+                    resources: files,
+                }),
+            }
+        })
+        .collect()
 }
 
 #[derive(Serialize)]

@@ -3,6 +3,9 @@
 //!
 //! - `kubernetes.rs`: Namespaces, Deployments, Services, Ingresses and a
 //!   kustomization per cluster (`<cluster>/kubernetes/...`).
+//! - `policy.rs`: each policy as a Kubernetes NetworkPolicy when that expresses it
+//!   exactly, else a Calico NetworkPolicy or GlobalNetworkPolicy
+//!   (`<cluster>/calico/...`).
 //! - `haproxy.rs`: `haproxy.cfg` and `keepalived-<i>.conf` for each cluster's
 //!   load-balancer VMs (`<cluster>/haproxy/...`), from `stdlib/templates/`.
 //! - `escape.rs`: quoting for HAProxy and keepalived; `yaml.rs`: YAML output.
@@ -16,6 +19,7 @@
 pub mod escape;
 pub mod haproxy;
 pub mod kubernetes;
+pub mod policy;
 pub mod yaml;
 
 use crate::alloc::Allocation;
@@ -32,6 +36,9 @@ pub struct Artifact {
 /// Every artifact of the project, sorted by path.
 pub fn emit_all(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
     let mut artifacts = kubernetes::emit(model, alloc);
+    artifacts.extend(policy::emit(model, alloc));
+    let kustomizations = kubernetes::kustomizations(&artifacts);
+    artifacts.extend(kustomizations);
     artifacts.extend(haproxy::emit(model, alloc));
     artifacts.sort_by(|a, b| a.path.cmp(&b.path));
     artifacts

@@ -10,7 +10,7 @@ use crate::diag::{codes, Diagnostic};
 use crate::model::{
     Action, Direction, Icmp, Peer, Policy, PolicyRule, PolicyTarget, RulePort, RuleProtocol,
 };
-use crate::source::Spanned;
+use crate::source::{Span, Spanned};
 
 pub(crate) fn lower_policy(lx: &mut Lowerer<'_>, item: &Item) {
     let Some(name) = super::name_arg(item) else {
@@ -71,6 +71,15 @@ pub(crate) fn lower_policy(lx: &mut Lowerer<'_>, item: &Item) {
         }
     }
     let mut rules = Vec::new();
+    if let Some(preset) = item.prop_str("preset") {
+        match preset_rules(lx, &preset.value, global.value) {
+            Some(preset_rules) => rules.extend(preset_rules.into_iter().map(|mut r| {
+                respan_rule(&mut r, preset.span);
+                r
+            })),
+            None => ok = false,
+        }
+    }
     for rule_item in item
         .children
         .iter()
@@ -430,4 +439,107 @@ fn lower_peer(lx: &mut Lowerer<'_>, item: &Item, global: bool) -> Option<Peer> {
         return None;
     }
     Some(peer)
+}
+
+/// The embedded presets (`stdlib/presets.kdl`) as a one-file `Sources`, parsed once.
+fn presets() -> Option<&'static (crate::source::Sources, kdl::KdlDocument)> {
+    static PRESETS: std::sync::OnceLock<Option<(crate::source::Sources, kdl::KdlDocument)>> =
+        std::sync::OnceLock::new();
+    PRESETS
+        .get_or_init(|| {
+            let text = crate::stdlib::PRESETS_KDL;
+            let doc = kdl::KdlDocument::parse_v2(text).ok()?;
+            let mut sources = crate::source::Sources::new();
+            sources.add("<stdlib>/presets.kdl", text);
+            Some((sources, doc))
+        })
+        .as_ref()
+}
+
+/// The rules of preset `name`, lowered as if written in the policy. Presets are
+/// tested to lower without diagnostics; should one ever not, its problems are
+/// reported by `stdlib`'s tests, not to the user.
+pub(crate) fn preset_rules(
+    lx: &mut Lowerer<'_>,
+    name: &str,
+    global: bool,
+) -> Option<Vec<PolicyRule>> {
+    let (sources, doc) = presets()?;
+    let node = doc.nodes().iter().find(|n| {
+        n.name().value() == "preset" && n.get(0).and_then(|v| v.as_string()) == Some(name)
+    })?;
+    let mut scratch = crate::diag::Diagnostics::new();
+    let mut cx = super::shape::ShapeCx {
+        file: crate::source::FileId(0),
+        sources,
+        diags: &mut scratch,
+    };
+    let item = cx.shape(node, &super::schema::PRESET);
+    let mut inner = Lowerer {
+        model: lx.model,
+        diags: &mut scratch,
+    };
+    let rules: Option<Vec<PolicyRule>> = item
+        .children
+        .iter()
+        .map(|r| lower_rule(&mut inner, r, global))
+        .collect();
+    if scratch.is_empty() {
+        rules
+    } else {
+        None
+    }
+}
+
+/// Gives every span of a rule taken from a preset the span of the `preset=` that
+/// brought it, so diagnostics about it point at the policy.
+fn respan_rule(rule: &mut PolicyRule, span: Span) {
+    let labels = |l: &mut Option<crate::model::Labels>| {
+        if let Some(l) = l {
+            l.span = Some(span);
+            for label in &mut l.items {
+                label.key.span = span;
+                label.value.span = span;
+            }
+        }
+    };
+    rule.span = span;
+    rule.action.span = span;
+    rule.direction.span = span;
+    for peer in &mut rule.peers {
+        peer.span = span;
+        if let Some(w) = &mut peer.workload {
+            w.span = span;
+        }
+        if let Some(n) = &mut peer.namespace {
+            n.span = span;
+        }
+        labels(&mut peer.pods);
+        labels(&mut peer.namespaces);
+        if let Some(c) = &mut peer.cidr {
+            c.span = span;
+        }
+        for e in &mut peer.except {
+            e.span = span;
+        }
+    }
+    for port in &mut rule.ports {
+        port.port.span = span;
+        port.protocol.span = span;
+        if let Some(e) = &mut port.end {
+            e.span = span;
+        }
+    }
+    if let Some(p) = &mut rule.protocol {
+        p.span = span;
+    }
+    if let Some(i) = &mut rule.icmp {
+        i.span = span;
+        if let Some(t) = &mut i.icmp_type {
+            t.span = span;
+        }
+        if let Some(c) = &mut i.code {
+            c.span = span;
+        }
+    }
 }

@@ -310,6 +310,16 @@ pub const RULE_PROTOCOLS: &[&str] = &["TCP", "UDP", "SCTP", "ICMP"];
 pub const PATH_TYPES: &[&str] = &["Prefix", "Exact", "ImplementationSpecific"];
 pub const DIRECTIONS: &[&str] = &["ingress", "egress"];
 pub const POLICY_TARGETS: &[&str] = &["auto", "kubernetes", "calico"];
+/// The presets of `stdlib/presets.kdl` (a test keeps the two in step).
+pub const PRESET_NAMES: &[&str] = &[
+    "default-deny",
+    "default-deny-ingress",
+    "default-deny-egress",
+    "allow-dns",
+    "allow-same-namespace",
+    "deny-cloud-metadata",
+    "allow-from-ingress-nginx",
+];
 pub const BALANCE_ALGORITHMS: &[&str] = &["roundrobin", "leastconn", "source"];
 
 // ---------------------------------------------------------------- network
@@ -1150,11 +1160,34 @@ pub static POLICY: NodeSpec = NodeSpec {
             Some("auto"),
             "force the output: Kubernetes NetworkPolicy or Calico",
         ),
+        prop(
+            "preset",
+            Ty::Choice(PRESET_NAMES),
+            None,
+            "a policy from `stdlib/presets.kdl` whose rules come before the policy's own",
+        ),
     ],
     free_props: None,
     children: &[
         child(&PODS, Occurs::Optional),
         child(&WORKLOADS, Occurs::Optional),
+        child(&ALLOW, Occurs::Many),
+        child(&DENY, Occurs::Many),
+        child(&LOG, Occurs::Many),
+        child(&PASS, Occurs::Many),
+    ],
+    default: None,
+};
+
+/// A preset of `stdlib/presets.kdl`: a named list of policy rules.
+pub static PRESET: NodeSpec = NodeSpec {
+    name: "preset",
+    doc: "A policy preset (stdlib only): rules a policy takes with `preset=`.",
+    args: &[arg("name", Ty::K8sName, "name of the preset")],
+    rest: None,
+    props: &[],
+    free_props: None,
+    children: &[
         child(&ALLOW, Occurs::Many),
         child(&DENY, Occurs::Many),
         child(&LOG, Occurs::Many),
