@@ -367,7 +367,7 @@ fn build_writes_the_manifests() {
     let out = trellis(&["build", "."], Some(dir.path()));
     assert_eq!(code(&out), 0, "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("wrote 5 files to ./out"),
+        text(&out.stdout).contains("wrote 7 files to ./out"),
         "{}",
         text(&out.stdout)
     );

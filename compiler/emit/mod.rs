@@ -5,6 +5,7 @@
 //!   kustomization per cluster (`<cluster>/kubernetes/...`).
 //! - `haproxy.rs`: `haproxy.cfg` and `keepalived-<i>.conf` for each cluster's
 //!   load-balancer VMs (`<cluster>/haproxy/...`), from `stdlib/templates/`.
+//! - `powershell.rs`: `deploy.ps1` and `remove.ps1` for the AksHci module.
 //! - `escape.rs`: quoting for HAProxy and keepalived; `yaml.rs`: YAML output.
 //!
 //! Invariant: emitters read only `Model` and `Allocation`, run only when the project
@@ -16,6 +17,7 @@
 pub mod escape;
 pub mod haproxy;
 pub mod kubernetes;
+pub mod powershell;
 pub mod yaml;
 
 use crate::alloc::Allocation;
@@ -33,6 +35,8 @@ pub struct Artifact {
 pub fn emit_all(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
     let mut artifacts = kubernetes::emit(model, alloc);
     artifacts.extend(haproxy::emit(model, alloc));
+    let scripts = powershell::emit(model, &artifacts);
+    artifacts.extend(scripts);
     artifacts.sort_by(|a, b| a.path.cmp(&b.path));
     artifacts
 }
