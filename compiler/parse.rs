@@ -26,17 +26,59 @@ pub struct ParsedFile {
 
 /// Parses every file in `sources`, skipping the ones listed in `skip` (files the
 /// loader already reported as unreadable).
+///
+/// Files are parsed in parallel, one batch per available core; the results are put
+/// back in file order, so the outcome is the same whatever the thread count.
 pub fn parse_all(sources: &Sources, skip: &[FileId], diags: &mut Diagnostics) -> Vec<ParsedFile> {
+    let files: Vec<(FileId, &str)> = sources
+        .iter()
+        .filter(|(id, file)| !skip.contains(id) && file.kind == crate::source::SourceKind::Kdl)
+        .map(|(id, file)| (id, file.text.as_str()))
+        .collect();
+    // `TRELLIS_THREADS` overrides the core count (tests use it to show the output
+    // does not depend on it).
+    let threads = std::env::var("TRELLIS_THREADS")
+        .ok()
+        .and_then(|t| t.parse::<usize>().ok())
+        .or_else(|| std::thread::available_parallelism().map(usize::from).ok())
+        .unwrap_or(1)
+        .min(files.len())
+        .max(1);
+    let chunk = files.len().div_ceil(threads).max(1);
+    let results: Vec<(Vec<ParsedFile>, Diagnostics)> = if threads == 1 {
+        vec![parse_batch(&files)]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = files
+                .chunks(chunk)
+                .map(|batch| scope.spawn(move || parse_batch(batch)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| (Vec::new(), Diagnostics::new()))
+                })
+                .collect()
+        })
+    };
     let mut parsed = Vec::new();
-    for (id, file) in sources.iter() {
-        if skip.contains(&id) || file.kind != crate::source::SourceKind::Kdl {
-            continue;
-        }
-        if let Some(doc) = parse_file(id, &file.text, diags) {
-            parsed.push(ParsedFile { file: id, doc });
-        }
+    for (docs, batch_diags) in results {
+        parsed.extend(docs);
+        diags.extend(batch_diags);
     }
     parsed
+}
+
+fn parse_batch(files: &[(FileId, &str)]) -> (Vec<ParsedFile>, Diagnostics) {
+    let mut diags = Diagnostics::new();
+    let mut parsed = Vec::new();
+    for (id, text) in files {
+        if let Some(doc) = parse_file(*id, text, &mut diags) {
+            parsed.push(ParsedFile { file: *id, doc });
+        }
+    }
+    (parsed, diags)
 }
 
 /// Parses one file's text. Returns `None` (and reports why) when it is not valid KDL.

@@ -367,7 +367,7 @@ fn build_writes_the_manifests() {
     let out = trellis(&["build", "."], Some(dir.path()));
     assert_eq!(code(&out), 0, "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains("wrote 5 files to ./out"),
+        text(&out.stdout).contains("wrote 7 files to ./out"),
         "{}",
         text(&out.stdout)
     );
@@ -407,4 +407,61 @@ fn readme_example_is_true() {
     let shown_start = readme.find("```text\nTR0302").expect("text block") + 8;
     let shown = &readme[shown_start..shown_start + readme[shown_start..].find("```").expect("end")];
     assert_eq!(text(&out.stderr), shown);
+}
+
+#[test]
+fn output_does_not_depend_on_the_thread_count() {
+    let mut outputs = Vec::new();
+    for threads in ["1", "2", "7"] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for example in ["multi-tier", "mixed-os", "shared-network"] {
+            let sub = dir.path().join(example);
+            std::fs::create_dir(&sub).expect("mkdir");
+            copy_sources(example, &sub);
+        }
+        // One project of several files: the three examples' files side by side
+        // would clash, so build each and collect everything.
+        let mut all = String::new();
+        for example in ["multi-tier", "mixed-os", "shared-network"] {
+            let out = Command::new(env!("CARGO_BIN_EXE_trellis"))
+                .args(["build", example, "--format", "json"])
+                .env("TRELLIS_THREADS", threads)
+                .current_dir(dir.path())
+                .output()
+                .expect("build");
+            assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+            all.push_str(&text(&out.stdout));
+            let mut files: Vec<_> = walk_files(&dir.path().join(example).join("out"));
+            files.sort();
+            for f in files {
+                all.push_str(
+                    &f.display()
+                        .to_string()
+                        .replace(&dir.path().display().to_string(), ""),
+                );
+                all.push_str(&std::fs::read_to_string(&f).expect("read"));
+            }
+        }
+        outputs.push(all);
+    }
+    assert!(
+        outputs.windows(2).all(|w| w[0] == w[1]),
+        "output differs between thread counts"
+    );
+}
+
+fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("list") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
 }

@@ -1,5 +1,5 @@
 //! Escaping for each output language: the one place that knows how a value is
-//! quoted in an HAProxy or keepalived configuration. Templates are rendered with
+//! quoted in an HAProxy or keepalived configuration or a PowerShell script. Templates are rendered with
 //! autoescaping on, so every `{{ value }}` passes through these functions.
 //!
 //! Values were validated at check time (no control characters, names are DNS
@@ -52,6 +52,22 @@ pub fn keepalived(input: &str, out: &mut dyn Write) -> std::io::Result<()> {
     out.write_all(b"\"")
 }
 
+/// PowerShell: every value is a single-quoted string literal, in which nothing is
+/// expanded. A quote inside is doubled, and that includes the typographic quotes
+/// PowerShell also accepts as single quotes (U+2018–U+201B); control characters
+/// (kept out by validation) are dropped, since a single-quoted string cannot escape
+/// them.
+pub fn powershell(input: &str, out: &mut dyn Write) -> std::io::Result<()> {
+    out.write_all(b"'")?;
+    for c in input.chars().filter(|c| !c.is_control()) {
+        match c {
+            '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' => write!(out, "{c}{c}")?,
+            c => write!(out, "{c}")?,
+        }
+    }
+    out.write_all(b"'")
+}
+
 #[cfg(test)]
 #[allow(clippy::expect_used)]
 mod tests {
@@ -74,6 +90,15 @@ mod tests {
         assert_eq!(esc(haproxy, "a\"b\\c"), "\"a\\\"b\\\\c\"");
         assert_eq!(esc(haproxy, "x\ny"), "\"x\\x0ay\"");
         assert_eq!(esc(haproxy, ""), "\"\"");
+    }
+
+    #[test]
+    fn powershell_single_quotes_everything() {
+        assert_eq!(esc(powershell, "shop"), "'shop'");
+        assert_eq!(esc(powershell, "it's"), "'it''s'");
+        assert_eq!(esc(powershell, "$(rm -r /); `x`"), "'$(rm -r /); `x`'");
+        assert_eq!(esc(powershell, "a\u{2019}b"), "'a\u{2019}\u{2019}b'");
+        assert_eq!(esc(powershell, "x\ny"), "'xy'");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //!   (`<cluster>/calico/...`).
 //! - `haproxy.rs`: `haproxy.cfg` and `keepalived-<i>.conf` for each cluster's
 //!   load-balancer VMs (`<cluster>/haproxy/...`), from `stdlib/templates/`.
+//! - `powershell.rs`: `deploy.ps1` and `remove.ps1` for the AksHci module.
 //! - `escape.rs`: quoting for HAProxy and keepalived; `yaml.rs`: YAML output.
 //!
 //! Invariant: emitters read only `Model` and `Allocation`, run only when the project
@@ -20,6 +21,7 @@ pub mod escape;
 pub mod haproxy;
 pub mod kubernetes;
 pub mod policy;
+pub mod powershell;
 pub mod yaml;
 
 use crate::alloc::Allocation;
@@ -40,6 +42,8 @@ pub fn emit_all(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
     let kustomizations = kubernetes::kustomizations(&artifacts);
     artifacts.extend(kustomizations);
     artifacts.extend(haproxy::emit(model, alloc));
+    let scripts = powershell::emit(model, &artifacts);
+    artifacts.extend(scripts);
     artifacts.sort_by(|a, b| a.path.cmp(&b.path));
     artifacts
 }
