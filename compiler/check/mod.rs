@@ -42,6 +42,7 @@ pub fn check(model: &Model, lock: Option<&Lock>, diags: &mut Diagnostics) {
     addresses::check_node_addresses(model, diags);
     policy::check_policies(model, diags);
     policy::check_policy_selectors(model, diags);
+    policy::check_node_peers(model, diags);
     workloads::check_services(model, diags);
     workloads::check_ingresses(model, diags);
     workloads::check_workload_os(model, diags);

@@ -141,7 +141,16 @@ pub fn check_policies(model: &Model, diags: &mut Diagnostics) {
             }
         }
         if policy.target.value == PolicyTarget::Kubernetes {
-            if let Some((span, obstacle)) = kubernetes_obstacle(policy) {
+            let unordered_action = |span: Span| {
+                policy.order.is_none()
+                    && policy
+                        .rules
+                        .iter()
+                        .any(|r| r.action.span == span && r.action.value != Action::Allow)
+            };
+            if let Some((span, obstacle)) =
+                kubernetes_obstacle(policy).filter(|(span, _)| !unordered_action(*span))
+            {
                 diags.push(
                     Diagnostic::new(
                         &codes::POLICY_NOT_EXPRESSIBLE,
@@ -169,6 +178,34 @@ pub fn check_policies(model: &Model, diags: &mut Diagnostics) {
             let Some(decisive) = rules.get(first) else {
                 continue;
             };
+            if policy.order.is_none() && decisive.action.value != Action::Allow {
+                continue;
+            }
+            if policy.order.is_none() {
+                // Unordered policies only allow, and their allows add up: next to an
+                // unconditional allow every other allow of the direction is redundant,
+                // before or after it.
+                for (i, other) in rules.iter().enumerate() {
+                    if i == first || other.action.value != Action::Allow {
+                        continue;
+                    }
+                    diags.push(
+                        Diagnostic::new(
+                            &codes::SHADOWED_RULE,
+                            other.action.span,
+                            format!(
+                                "this rule of policy `{}` adds nothing: the unconditional `allow` already allows all {} traffic",
+                                policy.name.value,
+                                direction_name(direction)
+                            ),
+                        )
+                        .label("redundant")
+                        .related(decisive.action.span, "allows everything")
+                        .help("remove this rule, or narrow the unconditional allow with peers or ports"),
+                    );
+                }
+                continue;
+            }
             for later in rules.iter().skip(first + 1) {
                 // A trailing unconditional deny after an unconditional allow is
                 // still dead, but a trailing deny after conditional rules is the
@@ -206,6 +243,53 @@ pub fn direction_name(direction: Direction) -> &'static str {
     match direction {
         Direction::Ingress => "ingress",
         Direction::Egress => "egress",
+    }
+}
+
+/// A `nodes=#true` peer needs the node VMs' addresses: allocated on static
+/// networks, declared on DHCP networks, or at least the network's prefix.
+pub fn check_node_peers(model: &Model, diags: &mut Diagnostics) {
+    for policy in &model.policies {
+        let Some(cluster) = model
+            .clusters
+            .iter()
+            .find(|c| c.name.value == policy.cluster.value)
+        else {
+            continue;
+        };
+        let Some(network) = model
+            .networks
+            .iter()
+            .find(|n| n.name.value == cluster.network.value)
+        else {
+            continue;
+        };
+        let known = network.mode.value == crate::model::NetworkMode::Static
+            || network.prefix.is_some()
+            || cluster.control_plane.addresses.is_some()
+            || cluster.node_pools.iter().any(|p| p.addresses.is_some());
+        if known {
+            continue;
+        }
+        for peer in policy
+            .rules
+            .iter()
+            .flat_map(|r| &r.peers)
+            .filter(|p| p.nodes)
+        {
+            diags.push(
+                Diagnostic::new(
+                    &codes::NODE_PEER_UNKNOWN,
+                    peer.span,
+                    format!(
+                        "policy `{}` names the nodes of cluster `{}`, whose addresses trellis does not know (DHCP network `{}` without `prefix` or declared `addresses`)",
+                        policy.name.value, cluster.name.value, network.name.value
+                    ),
+                )
+                .label("nodes unknown")
+                .related(network.name.span, "DHCP network"),
+            );
+        }
     }
 }
 
@@ -288,6 +372,15 @@ pub fn check_policy_selectors(model: &Model, diags: &mut Diagnostics) {
             }
         }
         for rule in &policy.rules {
+            // Pods of Kubernetes' own namespaces declare ports trellis does not know.
+            let builtin_peer = rule.peers.iter().any(|p| {
+                p.namespace.as_ref().is_some_and(|n| {
+                    crate::check::refs::BUILTIN_NAMESPACES.contains(&n.value.as_str())
+                })
+            });
+            if builtin_peer {
+                continue;
+            }
             for port in &rule.ports {
                 let crate::model::PortRef::Name(name) = &port.port.value else {
                     continue;

@@ -220,6 +220,9 @@ codes! {
     UNORDERED_DECISION "TR0605" "unordered-decision" Error
         "a deny, log or pass rule in a policy without an order"
         help "add `order=N` to the policy: ordered policies run first, and what their rules do not decide goes on to the other policies";
+    NODE_PEER_UNKNOWN "TR0606" "node-peer-unknown" Error
+        "a `nodes` peer on a cluster whose node addresses are unknown"
+        help "declare the VMs' `addresses` (or the network's `prefix`) so the rule can name the nodes";
 
     FLANNEL_DEPRECATED "TR0701" "flannel-deprecated" Warning
         "the flannel network plugin is retired"

@@ -17,7 +17,8 @@
 //! - Calico rules have one protocol and one peer: a trellis rule with ports of
 //!   several protocols, or several peers, becomes several Calico rules in order;
 //! - a policy selecting several workloads becomes one Kubernetes policy per workload
-//!   (`<name>-<workload>`), since a pod selector cannot express "either label set".
+//!   (`<name>.<workload>`; a dot never occurs in a declared name), since a pod
+//!   selector cannot express "either label set".
 
 use std::collections::BTreeMap;
 
@@ -161,10 +162,12 @@ impl<'m> Cx<'m> {
                 .workloads
                 .iter()
                 .map(|w| {
+                    // A dot cannot occur in a declared name, so `<policy>.<workload>`
+                    // never clashes with another policy.
                     let name = if policy.workloads.len() == 1 {
                         policy.name.value.clone()
                     } else {
-                        format!("{}-{}", policy.name.value, w.value)
+                        format!("{}.{}", policy.name.value, w.value)
                     };
                     (name, self.workload_labels(policy, ns, &w.value))
                 })

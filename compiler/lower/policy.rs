@@ -71,12 +71,35 @@ pub(crate) fn lower_policy(lx: &mut Lowerer<'_>, item: &Item) {
         }
     }
     let mut rules = Vec::new();
+    // A preset's unconditional denies are defaults: they go after the policy's own
+    // rules; its other rules go before them.
+    let mut preset_defaults = Vec::new();
     if let Some(preset) = item.prop_str("preset") {
+        if global.value && NAMESPACED_PRESETS.contains(&preset.value.as_str()) {
+            lx.conflict(
+                preset.span,
+                format!(
+                    "preset `{}` is about the policy's own namespace, and a global policy has none",
+                    preset.value
+                ),
+                global.span,
+                "declared global here",
+                "use the preset in a namespaced policy, one per namespace",
+            );
+            ok = false;
+        }
         match preset_rules(lx, &preset.value, global.value) {
-            Some(preset_rules) => rules.extend(preset_rules.into_iter().map(|mut r| {
-                respan_rule(&mut r, preset.span);
-                r
-            })),
+            Some(preset_rules) => {
+                for mut r in preset_rules {
+                    respan_rule(&mut r, preset.span);
+                    if r.action.value == Action::Deny && crate::check::policy::is_unconditional(&r)
+                    {
+                        preset_defaults.push(r);
+                    } else {
+                        rules.push(r);
+                    }
+                }
+            }
             None => ok = false,
         }
     }
@@ -90,6 +113,7 @@ pub(crate) fn lower_policy(lx: &mut Lowerer<'_>, item: &Item) {
             None => ok = false,
         }
     }
+    rules.extend(preset_defaults);
     if !ok {
         return;
     }
@@ -250,6 +274,16 @@ fn lower_rule(lx: &mut Lowerer<'_>, item: &Item, global: bool) -> Option<PolicyR
             .and_then(|v| Some(Spanned::new(u8::try_from(v.value.as_int()?).ok()?, v.span))),
     });
     if let Some(first_port) = item.children_named("port").next() {
+        if let Some(p) = protocol.as_ref().filter(|p| p.value != RuleProtocol::Icmp) {
+            lx.conflict(
+                p.span,
+                "a rule with ports takes each port's protocol from the port, not from `protocol`".into(),
+                first_port.name_span,
+                "port declared here",
+                "write the protocol on each port, e.g. `port 514 protocol=\"UDP\"`, and remove `protocol`",
+            );
+            ok = false;
+        }
         if let Some(p) = protocol.as_ref().filter(|p| p.value == RuleProtocol::Icmp) {
             lx.conflict(
                 first_port.name_span,
@@ -440,6 +474,9 @@ fn lower_peer(lx: &mut Lowerer<'_>, item: &Item, global: bool) -> Option<Peer> {
     }
     Some(peer)
 }
+
+/// Presets whose meaning needs the policy's own namespace.
+const NAMESPACED_PRESETS: &[&str] = &["allow-same-namespace"];
 
 /// The embedded presets (`stdlib/presets.kdl`) as a one-file `Sources`, parsed once.
 fn presets() -> Option<&'static (crate::source::Sources, kdl::KdlDocument)> {
