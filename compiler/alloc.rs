@@ -181,6 +181,19 @@ pub struct Allocation {
 }
 
 impl Allocation {
+    /// Every address by what it is for, for emitters that look many up.
+    pub fn address_map(&self) -> std::collections::HashMap<&AllocKey, IpAddr> {
+        self.addresses.iter().map(|a| (&a.key, a.address)).collect()
+    }
+
+    /// Every node port by what it is for.
+    pub fn node_port_map(&self) -> std::collections::HashMap<&AllocKey, u16> {
+        self.node_ports
+            .iter()
+            .map(|p| (&p.key, p.node_port))
+            .collect()
+    }
+
     pub fn address(&self, key: &AllocKey) -> Option<IpAddr> {
         self.addresses
             .iter()
@@ -261,10 +274,7 @@ pub fn allocate(model: &Model, lock: Option<&Lock>, diags: &mut Diagnostics) -> 
                     lo,
                     hi,
                     demands,
-                    |k| {
-                        let entry = lock.and_then(|l| l.address_entry(k, net))?;
-                        Some((v4(entry.address)?, entry.span))
-                    },
+                    |k| locked_address(lock, k, net),
                     range.span,
                     "node IP pool",
                     diags,
@@ -305,10 +315,7 @@ pub fn allocate(model: &Model, lock: Option<&Lock>, diags: &mut Diagnostics) -> 
                 lo,
                 hi,
                 demands,
-                |k| {
-                    let entry = lock.and_then(|l| l.address_entry(k, net))?;
-                    Some((v4(entry.address)?, entry.span))
-                },
+                |k| locked_address(lock, k, net),
                 network.vips.span,
                 "VIP pool",
                 diags,
@@ -379,6 +386,12 @@ pub fn allocate(model: &Model, lock: Option<&Lock>, diags: &mut Diagnostics) -> 
         .map(|c| (c.name.value.clone(), c.plugin.value))
         .collect();
     alloc
+}
+
+/// The address `trellis.lock` gives `key` on `network`, with the lock entry's span.
+fn locked_address(lock: Option<&Lock>, key: &AllocKey, network: &str) -> Option<(u32, Span)> {
+    let entry = lock?.address_entry(key, network)?;
+    Some((v4(entry.address)?, entry.span))
 }
 
 fn plain(key: AllocKey) -> Demand {

@@ -22,6 +22,7 @@ use kdl::{KdlDocument, KdlNode};
 
 use crate::alloc::{AllocKey, Allocation};
 use crate::diag::{codes, Diagnostic, Diagnostics};
+use crate::fmt::quote;
 use crate::model::Plugin;
 use crate::source::{FileId, Sources, Span};
 
@@ -245,8 +246,8 @@ fn read_port(node: &KdlNode) -> Result<(AllocKey, String, u16), String> {
 /// Renders an allocation as the text of `trellis.lock`.
 ///
 /// Every value written here passed lowering's validation (names are Kubernetes or
-/// AksHci names; addresses and ports are typed), so quoting is plain; `quote` still
-/// escapes `"` and `\` so the file parses whatever a name holds.
+/// AksHci names; addresses and ports are typed); `quote` is the formatter's KDL
+/// quoting, so the file parses whatever a name holds.
 pub fn render(alloc: &Allocation) -> String {
     let mut out = String::from(
         "// trellis.lock: the addresses and ports trellis allocated, and each cluster's\n\
@@ -277,21 +278,6 @@ pub fn render(alloc: &Allocation) -> String {
             quote(&p.key.to_string())
         ));
     }
-    out
-}
-
-fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
     out
 }
 

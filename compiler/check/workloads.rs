@@ -9,84 +9,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::diag::{codes, Diagnostic, Diagnostics};
-use crate::model::{Labels, Model, PortRef, Service, ServiceType, Workload};
+use crate::model::index::WorkloadIndex;
+use crate::model::{Model, PortRef, Service, ServiceType, Workload};
 use crate::source::Span;
-
-/// True when `labels` has every key=value of `selector`.
-fn selects(selector: &Labels, labels: &Labels) -> bool {
-    selector
-        .items
-        .iter()
-        .all(|s| labels.get(&s.key.value) == Some(s.value.value.as_str()))
-}
-
-/// Workloads by (cluster, namespace, label key, label value).
-struct WorkloadIndex<'m> {
-    by_label: HashMap<(&'m str, &'m str, &'m str, &'m str), Vec<&'m Workload>>,
-    /// Workloads by (cluster, label key, label value), for the other-namespace hint.
-    by_cluster_label: HashMap<(&'m str, &'m str, &'m str), Vec<&'m Workload>>,
-}
-
-impl<'m> WorkloadIndex<'m> {
-    fn new(model: &'m Model) -> WorkloadIndex<'m> {
-        let mut by_label: HashMap<_, Vec<&Workload>> = HashMap::new();
-        let mut by_cluster_label: HashMap<_, Vec<&Workload>> = HashMap::new();
-        for w in &model.workloads {
-            for l in &w.labels.items {
-                let (k, v) = (l.key.value.as_str(), l.value.value.as_str());
-                by_label
-                    .entry((w.cluster.value.as_str(), w.namespace.value.as_str(), k, v))
-                    .or_default()
-                    .push(w);
-                by_cluster_label
-                    .entry((w.cluster.value.as_str(), k, v))
-                    .or_default()
-                    .push(w);
-            }
-        }
-        WorkloadIndex {
-            by_label,
-            by_cluster_label,
-        }
-    }
-
-    /// The workloads of the service's namespace that its selector selects.
-    fn selected(&self, service: &'m Service, selector: &Labels) -> Vec<&'m Workload> {
-        let Some(first) = selector.items.first() else {
-            return Vec::new();
-        };
-        let key = (
-            service.cluster.value.as_str(),
-            service.namespace.value.as_str(),
-            first.key.value.as_str(),
-            first.value.value.as_str(),
-        );
-        self.by_label
-            .get(&key)
-            .map(|ws| {
-                ws.iter()
-                    .copied()
-                    .filter(|w| selects(selector, &w.labels))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// A workload of another namespace of the cluster that the selector would match.
-    fn elsewhere(&self, service: &Service, selector: &Labels) -> Option<&'m Workload> {
-        let first = selector.items.first()?;
-        let key = (
-            service.cluster.value.as_str(),
-            first.key.value.as_str(),
-            first.value.value.as_str(),
-        );
-        self.by_cluster_label
-            .get(&key)?
-            .iter()
-            .copied()
-            .find(|w| w.namespace.value != service.namespace.value && selects(selector, &w.labels))
-    }
-}
 
 pub fn check_services(model: &Model, diags: &mut Diagnostics) {
     let index = WorkloadIndex::new(model);

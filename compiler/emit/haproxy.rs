@@ -91,7 +91,7 @@ pub fn emit(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
             .iter()
             .map(|p| (&p.key, p.node_port))
             .collect(),
-        by_label,
+        workloads: crate::model::index::WorkloadIndex::new(model),
     };
     let mut out = Vec::new();
     for network in sorted_networks(model) {
@@ -127,8 +127,7 @@ struct Cx<'m> {
     model: &'m Model,
     addresses: HashMap<&'m AllocKey, IpAddr>,
     node_ports: HashMap<&'m AllocKey, u16>,
-    /// Workloads by (cluster, namespace, label key, label value).
-    by_label: HashMap<(&'m str, &'m str, &'m str, &'m str), Vec<&'m Workload>>,
+    workloads: crate::model::index::WorkloadIndex<'m>,
 }
 
 /// The node addresses of a cluster: control-plane VMs, and workers per pool with
@@ -358,22 +357,9 @@ impl<'m> Cx<'m> {
         let Some(selector) = &service.selector else {
             return Vec::new();
         };
-        let Some(first) = selector.items.first() else {
-            return Vec::new();
-        };
-        let key = (
-            service.cluster.value.as_str(),
-            service.namespace.value.as_str(),
-            first.key.value.as_str(),
-            first.value.value.as_str(),
-        );
         let mut oses: Vec<Os> = Vec::new();
-        for w in self.by_label.get(&key).into_iter().flatten() {
-            let selected = selector
-                .items
-                .iter()
-                .all(|s| w.labels.get(&s.key.value) == Some(s.value.value.as_str()));
-            if selected && !oses.contains(&w.os.value) {
+        for w in self.workloads.selected(service, selector) {
+            if !oses.contains(&w.os.value) {
                 oses.push(w.os.value);
             }
         }

@@ -179,7 +179,7 @@ fn managed_labels() -> BTreeMap<String, String> {
     labels
 }
 
-fn labels_map(labels: &Labels) -> BTreeMap<String, String> {
+pub(crate) fn labels_map(labels: &Labels) -> BTreeMap<String, String> {
     labels
         .items
         .iter()

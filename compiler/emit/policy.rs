@@ -24,13 +24,14 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::kubernetes::labels_map;
 use super::yaml::to_document;
 use super::Artifact;
 use crate::alloc::{AllocKey, Allocation};
 use crate::check::policy::{directions, effective_rules, kubernetes_obstacle};
 use crate::model::{
-    Action, Direction, Labels, Model, Peer, Policy, PolicyRule, PolicyTarget, PortRef, Protocol,
-    RulePort, RuleProtocol,
+    Action, Direction, Model, Peer, Policy, PolicyRule, PolicyTarget, PortRef, Protocol, RulePort,
+    RuleProtocol,
 };
 
 /// Writes every policy of every cluster; Kubernetes policies also return their
@@ -108,14 +109,6 @@ struct Cx<'m> {
     alloc: &'m Allocation,
 }
 
-fn labels_map(labels: &Labels) -> BTreeMap<String, String> {
-    labels
-        .items
-        .iter()
-        .map(|l| (l.key.value.clone(), l.value.value.clone()))
-        .collect()
-}
-
 impl<'m> Cx<'m> {
     fn workload_labels(
         &self,
@@ -142,13 +135,7 @@ impl<'m> Cx<'m> {
             .namespace
             .as_ref()
             .map_or("default", |n| n.value.as_str());
-        let types: Vec<&'static str> = directions(policy)
-            .into_iter()
-            .map(|d| match d {
-                Direction::Ingress => "Ingress",
-                Direction::Egress => "Egress",
-            })
-            .collect();
+        let types = type_names(policy);
         let ingress = effective_rules(policy, Direction::Ingress)
             .into_iter()
             .map(|r| self.k8s_rule(policy, ns, r))
@@ -324,13 +311,7 @@ impl<'m> Cx<'m> {
                 .map(|p| selector_expr(&labels_map(p)))
                 .unwrap_or_else(|| "all()".into())
         };
-        let types: Vec<&'static str> = directions(policy)
-            .into_iter()
-            .map(|d| match d {
-                Direction::Ingress => "Ingress",
-                Direction::Egress => "Egress",
-            })
-            .collect();
+        let types = type_names(policy);
         let ingress = self.calico_rules(policy, Direction::Ingress);
         let egress = self.calico_rules(policy, Direction::Egress);
         CalicoPolicy {
@@ -525,6 +506,17 @@ impl<'m> Cx<'m> {
         nets.dedup();
         nets
     }
+}
+
+/// The policy's directions as both outputs name them ("Ingress", "Egress").
+fn type_names(policy: &Policy) -> Vec<&'static str> {
+    directions(policy)
+        .into_iter()
+        .map(|d| match d {
+            Direction::Ingress => "Ingress",
+            Direction::Egress => "Egress",
+        })
+        .collect()
 }
 
 fn plain_protocol(p: RuleProtocol) -> Option<Protocol> {

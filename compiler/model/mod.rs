@@ -9,6 +9,8 @@
 //! Invariant: all lists are in source order (files sorted by path, then by offset),
 //! so everything derived from the model is deterministic.
 
+pub mod index;
+
 use std::fmt;
 use std::net::IpAddr;
 

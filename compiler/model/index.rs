@@ -1,0 +1,88 @@
+//! Query helpers over the model that several stages need: workloads by label, so
+//! selector matching is near-linear however many workloads a namespace has.
+
+use std::collections::HashMap;
+
+use super::{Labels, Model, Service, Workload};
+
+/// True when `labels` has every key=value of `selector`.
+pub fn selects(selector: &Labels, labels: &Labels) -> bool {
+    selector
+        .items
+        .iter()
+        .all(|s| labels.get(&s.key.value) == Some(s.value.value.as_str()))
+}
+
+/// Workloads by (cluster, namespace, label key, label value).
+pub struct WorkloadIndex<'m> {
+    by_label: HashMap<(&'m str, &'m str, &'m str, &'m str), Vec<&'m Workload>>,
+    /// Workloads by (cluster, label key, label value), for the other-namespace hint.
+    by_cluster_label: HashMap<(&'m str, &'m str, &'m str), Vec<&'m Workload>>,
+}
+
+impl<'m> WorkloadIndex<'m> {
+    pub fn new(model: &'m Model) -> WorkloadIndex<'m> {
+        let mut by_label: HashMap<_, Vec<&Workload>> = HashMap::new();
+        let mut by_cluster_label: HashMap<_, Vec<&Workload>> = HashMap::new();
+        for w in &model.workloads {
+            for l in &w.labels.items {
+                let (k, v) = (l.key.value.as_str(), l.value.value.as_str());
+                by_label
+                    .entry((w.cluster.value.as_str(), w.namespace.value.as_str(), k, v))
+                    .or_default()
+                    .push(w);
+                by_cluster_label
+                    .entry((w.cluster.value.as_str(), k, v))
+                    .or_default()
+                    .push(w);
+            }
+        }
+        WorkloadIndex {
+            by_label,
+            by_cluster_label,
+        }
+    }
+
+    /// The workloads of a service's namespace that its selector selects.
+    pub fn selected(&self, service: &Service, selector: &Labels) -> Vec<&'m Workload> {
+        self.select(&service.cluster.value, &service.namespace.value, selector)
+    }
+
+    /// The workloads of `namespace` in `cluster` whose labels include `selector`'s;
+    /// none for an empty selector.
+    pub fn select(&self, cluster: &str, namespace: &str, selector: &Labels) -> Vec<&'m Workload> {
+        let Some(first) = selector.items.first() else {
+            return Vec::new();
+        };
+        let key = (
+            cluster,
+            namespace,
+            first.key.value.as_str(),
+            first.value.value.as_str(),
+        );
+        self.by_label
+            .get(&key)
+            .map(|ws| {
+                ws.iter()
+                    .copied()
+                    .filter(|w| selects(selector, &w.labels))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// A workload of another namespace of the cluster that the selector would match.
+    pub fn elsewhere(&self, service: &Service, selector: &Labels) -> Option<&'m Workload> {
+        let first = selector.items.first()?;
+        let key = (
+            service.cluster.value.as_str(),
+            first.key.value.as_str(),
+            first.value.value.as_str(),
+        );
+        self.by_cluster_label
+            .get(&key)?
+            .iter()
+            .copied()
+            .find(|w| w.namespace.value != service.namespace.value && selects(selector, &w.labels))
+    }
+}
