@@ -36,6 +36,7 @@ pub mod lower;
 pub mod model;
 pub mod output;
 pub mod parse;
+pub mod reach;
 pub mod source;
 pub mod stdlib;
 pub mod suggest;
@@ -83,6 +84,10 @@ pub fn compile(sources: &Sources, load_diags: Diagnostics, options: &Options) ->
     check::check(&model, lock.as_ref(), &mut diags);
     let allocation =
         (!diags.has_errors()).then(|| alloc::allocate(&model, lock.as_ref(), &mut diags));
+    // Expectations need the node addresses the allocator gives, so they run last.
+    if !diags.has_errors() {
+        check::expect::check_expectations(&model, allocation.as_ref(), &mut diags);
+    }
     let artifacts = match (&allocation, diags.has_errors()) {
         (Some(alloc), false) => emit::emit_all(&model, alloc),
         _ => Vec::new(),

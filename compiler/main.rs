@@ -23,6 +23,8 @@ Examples:
   trellis check examples/quickstart --format json
   trellis build examples/quickstart -o out/
   trellis plan examples/quickstart
+  trellis reach examples/multi-tier --cluster retail --from store/web --to store/db --port 5432
+  trellis matrix examples/multi-tier --cluster retail --namespace store
   trellis fmt examples/ --check
   trellis explain TR0201";
 
@@ -44,6 +46,13 @@ struct Cli {
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MatrixFormat {
+    Text,
+    Csv,
     Json,
 }
 
@@ -82,6 +91,45 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Decide whether the policies allow one connection, and say which rule decided
+    #[command(
+        after_help = "Example:\n  trellis reach examples/multi-tier --cluster retail --from store/web --to store/db --port 5432/TCP"
+    )]
+    Reach {
+        /// A project folder or a single .kdl file
+        path: PathBuf,
+        #[arg(long)]
+        cluster: String,
+        /// The source: namespace/workload, or an address outside the pods
+        #[arg(long)]
+        from: String,
+        /// The destination: namespace/workload, or an address
+        #[arg(long)]
+        to: String,
+        /// PORT or PORT/PROTOCOL (TCP, UDP, SCTP)
+        #[arg(long)]
+        port: String,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// The connectivity matrix of a cluster's workloads
+    #[command(
+        after_help = "Example:\n  trellis matrix examples/multi-tier --cluster retail --namespace store\n  trellis matrix examples/multi-tier --cluster retail --port 5432/TCP --format csv"
+    )]
+    Matrix {
+        /// A project folder or a single .kdl file
+        path: PathBuf,
+        #[arg(long)]
+        cluster: String,
+        /// Only the workloads of this namespace
+        #[arg(long)]
+        namespace: Option<String>,
+        /// Only this PORT or PORT/PROTOCOL; by default every port each destination declares
+        #[arg(long)]
+        port: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: MatrixFormat,
+    },
     /// Show what a build would change in trellis.lock, without writing anything
     #[command(after_help = "Example:\n  trellis plan examples/quickstart")]
     Plan(CheckArgs),
@@ -119,6 +167,27 @@ fn run(cli: Cli) -> u8 {
             run_check(&check, Some(&out))
         }
         Command::Plan(args) => run_plan(&args),
+        Command::Reach {
+            path,
+            cluster,
+            from,
+            to,
+            port,
+            format,
+        } => run_reach(&path, &cluster, &from, &to, &port, format),
+        Command::Matrix {
+            path,
+            cluster,
+            namespace,
+            port,
+            format,
+        } => run_matrix(
+            &path,
+            &cluster,
+            namespace.as_deref(),
+            port.as_deref(),
+            format,
+        ),
         Command::Fmt { path, check } => run_fmt(&path, check),
         Command::Explain { code } => run_explain(&code),
     }
@@ -432,4 +501,249 @@ fn run_explain(key: &str) -> u8 {
             2
         }
     }
+}
+
+/// Compiles a project for `reach` and `matrix`; prints its problems and fails on
+/// errors.
+fn compile_for_queries(path: &Path) -> Result<(load::Project, trellis::Compilation), u8> {
+    let project = load_project(path, &[])?;
+    let sources = project.sources.clone();
+    let diags = Diagnostics::new();
+    let compilation = trellis::compile(&sources, diags, &trellis::Options::default());
+    if compilation.has_errors() {
+        report(&compilation.diagnostics, &project.sources, Format::Text);
+        return Err(1);
+    }
+    Ok((project, compilation))
+}
+
+fn parse_port(text: &str) -> Option<(u16, trellis::model::Protocol)> {
+    use trellis::model::Protocol;
+    let (port, proto) = text.split_once('/').unwrap_or((text, "TCP"));
+    let protocol = match proto.to_ascii_uppercase().as_str() {
+        "TCP" => Protocol::Tcp,
+        "UDP" => Protocol::Udp,
+        "SCTP" => Protocol::Sctp,
+        _ => return None,
+    };
+    Some((port.parse().ok().filter(|p| *p > 0)?, protocol))
+}
+
+fn parse_endpoint<'m>(
+    engine: &trellis::reach::Engine<'m>,
+    text: &str,
+) -> Option<trellis::reach::Endpoint<'m>> {
+    match text.split_once('/') {
+        Some((ns, name)) => engine.workload(ns, name).map(trellis::reach::Endpoint::Pod),
+        None => text.parse().ok().map(trellis::reach::Endpoint::External),
+    }
+}
+
+fn side_json(side: &trellis::reach::Side, sources: &Sources) -> serde_json::Value {
+    use trellis::reach::Reason;
+    let place = |span: trellis::source::Span| {
+        sources.get(span.file).map(|f| {
+            let (line, column) = f.line_col(span.start as usize);
+            serde_json::json!({"file": f.path, "line": line, "column": column})
+        })
+    };
+    let (reason, policies, at) = match &side.reason {
+        Reason::Rule {
+            policy, rule_span, ..
+        } => ("rule", vec![policy.clone()], place(*rule_span)),
+        Reason::Isolated { policies } => (
+            "isolated",
+            policies.iter().map(|(n, _)| n.clone()).collect(),
+            policies.first().and_then(|(_, s)| place(*s)),
+        ),
+        Reason::NotSelected => ("not-selected", Vec::new(), None),
+        Reason::External => ("external", Vec::new(), None),
+    };
+    serde_json::json!({"allowed": side.allowed, "reason": reason, "policies": policies, "at": at})
+}
+
+fn run_reach(path: &Path, cluster: &str, from: &str, to: &str, port: &str, format: Format) -> u8 {
+    let (project, compilation) = match compile_for_queries(path) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let Some(c) = compilation
+        .model
+        .clusters
+        .iter()
+        .find(|c| c.name.value == cluster)
+    else {
+        return io_failure(format!("no cluster `{cluster}` in {}", path.display()));
+    };
+    let engine =
+        trellis::reach::Engine::new(&compilation.model, compilation.allocation.as_ref(), c);
+    let Some((port, protocol)) = parse_port(port) else {
+        return io_failure(format!("`{port}` is not PORT or PORT/PROTOCOL"));
+    };
+    let (Some(src), Some(dst)) = (parse_endpoint(&engine, from), parse_endpoint(&engine, to))
+    else {
+        return io_failure(format!(
+            "--from and --to take namespace/workload of cluster `{cluster}`, or an address"
+        ));
+    };
+    let verdict = engine.decide(src, dst, port, protocol);
+    match format {
+        Format::Json => {
+            let doc = serde_json::json!({
+                "cluster": cluster,
+                "from": src.describe(),
+                "to": dst.describe(),
+                "port": port,
+                "protocol": protocol.as_str(),
+                "allowed": verdict.allowed,
+                "egress": side_json(&verdict.egress, &project.sources),
+                "ingress": side_json(&verdict.ingress, &project.sources),
+            });
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+        Format::Text => {
+            println!(
+                "{} → {} on {port}/{}: {}",
+                src.describe(),
+                dst.describe(),
+                protocol.as_str(),
+                if verdict.allowed { "allowed" } else { "denied" }
+            );
+            for (side, name) in [
+                (&verdict.egress, format!("egress of {}", src.describe())),
+                (&verdict.ingress, format!("ingress of {}", dst.describe())),
+            ] {
+                let (text, related) = trellis::check::expect::explain_side(side, &name);
+                let place = related
+                    .and_then(|(span, _)| {
+                        let f = project.sources.get(span.file)?;
+                        let (line, col) = f.line_col(span.start as usize);
+                        Some(format!(" ({}:{line}:{col})", f.path))
+                    })
+                    .unwrap_or_default();
+                println!("  {text}{place}");
+            }
+        }
+    }
+    0
+}
+
+fn run_matrix(
+    path: &Path,
+    cluster: &str,
+    namespace: Option<&str>,
+    port: Option<&str>,
+    format: MatrixFormat,
+) -> u8 {
+    let (_, compilation) = match compile_for_queries(path) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let Some(c) = compilation
+        .model
+        .clusters
+        .iter()
+        .find(|c| c.name.value == cluster)
+    else {
+        return io_failure(format!("no cluster `{cluster}` in {}", path.display()));
+    };
+    let port = match port.map(parse_port) {
+        Some(None) => return io_failure("--port takes PORT or PORT/PROTOCOL"),
+        Some(Some(p)) => Some(p),
+        None => None,
+    };
+    let engine =
+        trellis::reach::Engine::new(&compilation.model, compilation.allocation.as_ref(), c);
+    let mut workloads: Vec<&trellis::model::Workload> = engine
+        .workloads()
+        .filter(|w| namespace.is_none_or(|ns| w.namespace.value == ns))
+        .collect();
+    workloads.sort_by(|a, b| {
+        (&a.namespace.value, &a.name.value).cmp(&(&b.namespace.value, &b.name.value))
+    });
+    let names: Vec<String> = workloads
+        .iter()
+        .map(|w| format!("{}/{}", w.namespace.value, w.name.value))
+        .collect();
+    // A cell: every checked port allowed, none, or some.
+    let cell = |src: &trellis::model::Workload, dst: &trellis::model::Workload| -> &'static str {
+        let ports: Vec<(u16, trellis::model::Protocol)> = match port {
+            Some(p) => vec![p],
+            None => dst
+                .ports
+                .iter()
+                .map(|p| (p.number.value, p.protocol.value))
+                .collect(),
+        };
+        if ports.is_empty() {
+            return "-";
+        }
+        let allowed = ports
+            .iter()
+            .filter(|(p, proto)| {
+                engine
+                    .decide(
+                        trellis::reach::Endpoint::Pod(src),
+                        trellis::reach::Endpoint::Pod(dst),
+                        *p,
+                        *proto,
+                    )
+                    .allowed
+            })
+            .count();
+        match allowed {
+            0 => "deny",
+            n if n == ports.len() => "allow",
+            _ => "partial",
+        }
+    };
+    let rows: Vec<Vec<&'static str>> = workloads
+        .iter()
+        .map(|s| workloads.iter().map(|d| cell(s, d)).collect())
+        .collect();
+    match format {
+        MatrixFormat::Json => {
+            let doc = serde_json::json!({"cluster": cluster, "workloads": names, "matrix": rows});
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+        MatrixFormat::Csv => {
+            println!("from\\to,{}", names.join(","));
+            for (name, row) in names.iter().zip(&rows) {
+                println!("{name},{}", row.join(","));
+            }
+        }
+        MatrixFormat::Text => {
+            let width = names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| format!("[{}] {n}", i + 1).len())
+                .max()
+                .unwrap_or(4)
+                .max(9);
+            print!("{:width$}", "from \\ to");
+            for (i, _) in names.iter().enumerate() {
+                print!(" {:>7}", format!("[{}]", i + 1));
+            }
+            println!();
+            for (i, (name, row)) in names.iter().zip(&rows).enumerate() {
+                print!("{:width$}", format!("[{}] {name}", i + 1));
+                for c in row {
+                    let mark = match *c {
+                        "allow" => "yes",
+                        "deny" => "no",
+                        "partial" => "some",
+                        _ => "-",
+                    };
+                    print!(" {mark:>7}");
+                }
+                println!();
+            }
+            let what = match port {
+                Some((p, proto)) => format!("port {p}/{}", proto.as_str()),
+                None => "every port the destination declares".to_string(),
+            };
+            println!("yes: allowed, no: denied, some: only some ports, -: the destination declares no port ({what})");
+        }
+    }
+    0
 }

@@ -15,6 +15,7 @@
 //! resolved skips objects whose references do not resolve (`refs.rs` reports them).
 
 pub mod addresses;
+pub mod expect;
 pub mod interval;
 mod platform;
 pub mod policy;

@@ -223,6 +223,9 @@ codes! {
     NODE_PEER_UNKNOWN "TR0606" "node-peer-unknown" Error
         "a `nodes` peer on a cluster whose node addresses are unknown"
         help "declare the VMs' `addresses` (or the network's `prefix`) so the rule can name the nodes";
+    EXPECTATION_FAILED "TR0607" "expectation-failed" Error
+        "an `expect` the policies do not meet"
+        help "change the policies, or the expectation, so that they agree";
 
     FLANNEL_DEPRECATED "TR0701" "flannel-deprecated" Warning
         "the flannel network plugin is retired"

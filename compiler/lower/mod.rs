@@ -12,6 +12,7 @@
 
 mod app;
 mod cluster;
+mod expect;
 mod network;
 mod policy;
 pub mod schema;
@@ -58,6 +59,7 @@ pub fn lower(files: &[ParsedFile], sources: &Sources, diags: &mut Diagnostics) -
                 "service" => service::lower_service(&mut lx, &item),
                 "ingress" => service::lower_ingress(&mut lx, &item),
                 "policy" => policy::lower_policy(&mut lx, &item),
+                "expect" => expect::lower_expect(&mut lx, &item),
                 _ => {}
             }
         }

@@ -1196,9 +1196,50 @@ pub static PRESET: NodeSpec = NodeSpec {
     default: None,
 };
 
+pub const EXPECT_ACTIONS: &[&str] = &["allow", "deny"];
+
+/// A compile-time expectation about reachability.
+pub static EXPECT: NodeSpec = NodeSpec {
+    name: "expect",
+    doc: "An expectation checked at compile time: the policies allow (or deny) a connection.",
+    args: &[arg(
+        "verdict",
+        Ty::Choice(EXPECT_ACTIONS),
+        "`allow` or `deny`",
+    )],
+    rest: None,
+    props: &[
+        required_prop(
+            "cluster",
+            Ty::Ref(RefKind::Cluster),
+            "the cluster the connection is in",
+        ),
+        required_prop(
+            "from",
+            Ty::Text,
+            "the source: `namespace/workload`, or an address outside the cluster's pods",
+        ),
+        required_prop(
+            "to",
+            Ty::Text,
+            "the destination: `namespace/workload`, or an address",
+        ),
+        required_prop("port", Ty::Port, "the destination port"),
+        prop(
+            "protocol",
+            Ty::Choice(PROTOCOLS),
+            Some("TCP"),
+            "transport protocol",
+        ),
+    ],
+    free_props: None,
+    children: &[],
+    default: None,
+};
+
 /// The nodes allowed at the top level of a file.
 pub static TOP_LEVEL: &[&NodeSpec] = &[
-    &NETWORK, &HOST, &CLUSTER, &NAMESPACE, &WORKLOAD, &SERVICE, &INGRESS, &POLICY,
+    &NETWORK, &HOST, &CLUSTER, &NAMESPACE, &WORKLOAD, &SERVICE, &INGRESS, &POLICY, &EXPECT,
 ];
 
 pub fn top_level(name: &str) -> Option<&'static NodeSpec> {

@@ -31,6 +31,7 @@ pub struct Model {
     pub services: Vec<Service>,
     pub ingresses: Vec<Ingress>,
     pub policies: Vec<Policy>,
+    pub expectations: Vec<Expectation>,
     pub declarations: Vec<Declaration>,
 }
 
@@ -447,7 +448,7 @@ pub enum Action {
     Pass,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
     Ingress,
     Egress,
@@ -521,4 +522,24 @@ pub struct Policy {
     pub pods: Option<Labels>,
     pub workloads: Vec<Name>,
     pub rules: Vec<PolicyRule>,
+}
+
+/// One end of an expected connection, as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndpointRef {
+    Workload { namespace: String, name: String },
+    Address(IpAddr),
+}
+
+/// `expect allow|deny from=… to=… port=…`: checked against the policies at compile
+/// time.
+#[derive(Debug, Clone)]
+pub struct Expectation {
+    pub span: Span,
+    pub allow: Spanned<bool>,
+    pub cluster: Name,
+    pub from: Spanned<EndpointRef>,
+    pub to: Spanned<EndpointRef>,
+    pub port: Spanned<u16>,
+    pub protocol: Spanned<Protocol>,
 }
