@@ -470,29 +470,102 @@ fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
 fn reach_and_matrix_answer_from_the_command_line() {
     let project = format!("{ROOT}/examples/multi-tier");
     let out = trellis(
-        &["reach", &project, "--cluster", "retail", "--from", "store/web", "--to", "store/db", "--port", "5432/TCP"],
+        &[
+            "reach",
+            &project,
+            "--cluster",
+            "retail",
+            "--from",
+            "store/web",
+            "--to",
+            "store/db",
+            "--port",
+            "5432/TCP",
+        ],
         None,
     );
     assert_eq!(code(&out), 0, "{}", text(&out.stderr));
     let answer = text(&out.stdout);
-    assert!(answer.starts_with("store/web → store/db on 5432/TCP: denied"), "{answer}");
-    assert!(answer.contains("egress of store/web: isolated by `default-deny`"), "{answer}");
+    assert!(
+        answer.starts_with("store/web → store/db on 5432/TCP: denied"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("egress of store/web: isolated by `default-deny`"),
+        "{answer}"
+    );
     let out = trellis(
-        &["reach", &project, "--cluster", "retail", "--from", "store/api", "--to", "store/db", "--port", "5432", "--format", "json"],
+        &[
+            "reach",
+            &project,
+            "--cluster",
+            "retail",
+            "--from",
+            "store/api",
+            "--to",
+            "store/db",
+            "--port",
+            "5432",
+            "--format",
+            "json",
+        ],
         None,
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(json["allowed"], true);
     assert_eq!(json["ingress"]["policies"][0], "db-from-api");
     assert_eq!(json["ingress"]["at"]["file"], "policies.kdl");
-    let out = trellis(&["matrix", &project, "--cluster", "retail", "--port", "5432", "--format", "csv"], None);
+    let out = trellis(
+        &[
+            "matrix",
+            &project,
+            "--cluster",
+            "retail",
+            "--port",
+            "5432",
+            "--format",
+            "csv",
+        ],
+        None,
+    );
     assert_eq!(code(&out), 0, "{}", text(&out.stderr));
     let csv = text(&out.stdout);
-    assert!(csv.starts_with("from\\to,ingress-nginx/controller,store/api,store/db,store/web\n"), "{csv}");
+    assert!(
+        csv.starts_with("from\\to,ingress-nginx/controller,store/api,store/db,store/web\n"),
+        "{csv}"
+    );
     assert!(csv.contains("\nstore/api,deny,deny,allow,deny\n"), "{csv}");
     // Bad questions are usage errors.
-    let out = trellis(&["reach", &project, "--cluster", "nope", "--from", "a/b", "--to", "c/d", "--port", "1"], None);
+    let out = trellis(
+        &[
+            "reach",
+            &project,
+            "--cluster",
+            "nope",
+            "--from",
+            "a/b",
+            "--to",
+            "c/d",
+            "--port",
+            "1",
+        ],
+        None,
+    );
     assert_eq!(code(&out), 2);
-    let out = trellis(&["reach", &project, "--cluster", "retail", "--from", "store/web", "--to", "store/db", "--port", "x"], None);
+    let out = trellis(
+        &[
+            "reach",
+            &project,
+            "--cluster",
+            "retail",
+            "--from",
+            "store/web",
+            "--to",
+            "store/db",
+            "--port",
+            "x",
+        ],
+        None,
+    );
     assert_eq!(code(&out), 2);
 }
