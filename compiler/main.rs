@@ -665,41 +665,14 @@ fn run_matrix(
         .iter()
         .map(|w| format!("{}/{}", w.namespace.value, w.name.value))
         .collect();
-    // A cell: every checked port allowed, none, or some.
-    let cell = |src: &trellis::model::Workload, dst: &trellis::model::Workload| -> &'static str {
-        let ports: Vec<(u16, trellis::model::Protocol)> = match port {
-            Some(p) => vec![p],
-            None => dst
-                .ports
-                .iter()
-                .map(|p| (p.number.value, p.protocol.value))
-                .collect(),
-        };
-        if ports.is_empty() {
-            return "-";
-        }
-        let allowed = ports
-            .iter()
-            .filter(|(p, proto)| {
-                engine
-                    .decide(
-                        trellis::reach::Endpoint::Pod(src),
-                        trellis::reach::Endpoint::Pod(dst),
-                        *p,
-                        *proto,
-                    )
-                    .allowed
-            })
-            .count();
-        match allowed {
-            0 => "deny",
-            n if n == ports.len() => "allow",
-            _ => "partial",
-        }
-    };
     let rows: Vec<Vec<&'static str>> = workloads
         .iter()
-        .map(|s| workloads.iter().map(|d| cell(s, d)).collect())
+        .map(|s| {
+            workloads
+                .iter()
+                .map(|d| engine.cell(s, d, port).as_str())
+                .collect()
+        })
         .collect();
     match format {
         MatrixFormat::Json => {

@@ -85,6 +85,31 @@ pub struct Verdict {
     pub ingress: Side,
 }
 
+/// A cell of the connectivity matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cell {
+    /// Every checked port is allowed.
+    Allow,
+    /// No checked port is allowed.
+    Deny,
+    /// Some checked ports are allowed, others not.
+    Partial,
+    /// The destination declares no port to check.
+    NoPorts,
+}
+
+impl Cell {
+    /// `allow`, `deny`, `partial` or `-`, as the matrix prints it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cell::Allow => "allow",
+            Cell::Deny => "deny",
+            Cell::Partial => "partial",
+            Cell::NoPorts => "-",
+        }
+    }
+}
+
 /// The policies selecting one workload for one direction: ordered ones (sorted),
 /// then unordered ones.
 type Selecting<'m> = (Vec<&'m Policy>, Vec<&'m Policy>);
@@ -207,6 +232,39 @@ impl<'m> Engine<'m> {
             allowed: egress.allowed && ingress.allowed,
             egress,
             ingress,
+        }
+    }
+
+    /// A cell of the connectivity matrix: `src` to `dst` on `port`, or on every port
+    /// `dst` declares when `port` is `None`.
+    pub fn cell(
+        &self,
+        src: &'m Workload,
+        dst: &'m Workload,
+        port: Option<(u16, Protocol)>,
+    ) -> Cell {
+        let ports: Vec<(u16, Protocol)> = match port {
+            Some(p) => vec![p],
+            None => dst
+                .ports
+                .iter()
+                .map(|p| (p.number.value, p.protocol.value))
+                .collect(),
+        };
+        if ports.is_empty() {
+            return Cell::NoPorts;
+        }
+        let allowed = ports
+            .iter()
+            .filter(|(p, proto)| {
+                self.decide(Endpoint::Pod(src), Endpoint::Pod(dst), *p, *proto)
+                    .allowed
+            })
+            .count();
+        match allowed {
+            0 => Cell::Deny,
+            n if n == ports.len() => Cell::Allow,
+            _ => Cell::Partial,
         }
     }
 

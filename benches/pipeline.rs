@@ -1,0 +1,193 @@
+//! Benchmarks of the pipeline on generated projects (`cargo bench`).
+//!
+//! - `parse`, `compile` (parse, lower, check, allocate, emit) on the peers' job
+//!   (`../shared/bench/peers/README.md`: per service a Deployment, a LoadBalancer
+//!   Service with a pinned address and a NetworkPolicy) at 1,000 services;
+//! - `matrix`: the reachability matrix of 1,000 workloads and 1,000 policies.
+//!
+//! Each generated project is compiled once before timing and must have no errors,
+//! so a benchmark never measures a project that stopped early. `cargo bench -- --test`
+//! runs each benchmark once (the test suite does this). Figures go to
+//! `docs/performance.md`.
+
+use std::fmt::Write as _;
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use trellis::diag::Diagnostics;
+use trellis::reach::Engine;
+use trellis::source::Sources;
+use trellis::{compile, Compilation, Options};
+
+/// Services per generated file, as a team would split a large project.
+const PER_FILE: usize = 250;
+
+/// The peers' job: `n` services in one cluster (n ≤ 2,700: each LoadBalancer port
+/// takes a NodePort, and a cluster has 2,768).
+fn peers_project(n: usize) -> Sources {
+    let mut sources = Sources::new();
+    sources.add(
+        "infra.kdl",
+        r#"network "corp" {
+    switch "External"
+    prefix "10.0.0.0/16"
+    gateway "10.0.255.1"
+    dns "10.0.255.2"
+    node-ips "10.0.128.0" "10.0.129.255"
+    vips "10.0.0.1" "10.0.63.254"
+}
+cluster "bench" { network "corp"; control-plane count=3; node-pool "linux" count=10; }
+namespace "apps" cluster="bench"
+"#,
+    );
+    for (f, chunk) in (0..n).collect::<Vec<_>>().chunks(PER_FILE).enumerate() {
+        let mut text = String::new();
+        for &i in chunk {
+            let _ = write!(
+                text,
+                r#"workload "svc-{i}" cluster="bench" namespace="apps" {{
+    image "registry.local/svc-{i}:1.0.0"
+    replicas 2
+    port "http" 8080
+}}
+service "svc-{i}" cluster="bench" namespace="apps" {{
+    type "LoadBalancer"
+    address "10.0.{}.{}"
+    select app="svc-{i}"
+    port {} target="http"
+}}
+policy "svc-{i}-allow-frontend" cluster="bench" namespace="apps" {{
+    pods app="svc-{i}"
+    allow ingress {{
+        from {{ pods tier="frontend" }}
+        port 8080
+    }}
+}}
+"#,
+                (i + 1) / 256,
+                (i + 1) % 256,
+                1024 + i,
+            );
+        }
+        sources.add(format!("svc-{f:02}.kdl"), text);
+    }
+    sources
+}
+
+/// `workloads` workloads in 10 namespaces (per namespace, a quarter in each of 4
+/// tiers) and as many policies: each admits, on its workload's port, the pods of the
+/// next tier of its own namespace.
+fn matrix_project(workloads: usize) -> Sources {
+    let mut text = String::from(
+        r#"network "corp" {
+    switch "External"
+    prefix "10.0.0.0/16"
+    gateway "10.0.255.1"
+    dns "10.0.255.2"
+    node-ips "10.0.128.0" "10.0.129.255"
+    vips "10.0.0.1" "10.0.63.254"
+}
+cluster "bench" { network "corp"; control-plane count=1; node-pool "linux" count=3; }
+"#,
+    );
+    for ns in 0..10 {
+        let _ = writeln!(
+            text,
+            r#"namespace "ns-{ns}" cluster="bench" {{ labels team="t{ns}"; }}"#
+        );
+    }
+    for i in 0..workloads {
+        let ns = i % 10;
+        let tier = (i / 10) % 4;
+        let _ = write!(
+            text,
+            r#"workload "w-{i}" cluster="bench" namespace="ns-{ns}" {{
+    image "registry.local/w:1.0.0"
+    labels app="w-{i}" tier="t{tier}"
+    port "http" {}
+}}
+policy "w-{i}-in" cluster="bench" namespace="ns-{ns}" {{
+    pods app="w-{i}"
+    allow ingress {{
+        from {{ pods tier="t{}" }}
+        port "http"
+    }}
+}}
+"#,
+            8000 + i % 7,
+            (tier + 1) % 4,
+        );
+    }
+    let mut sources = Sources::new();
+    sources.add("project.kdl", text);
+    sources
+}
+
+/// Compiles `sources`, refusing a project with errors.
+fn compile_clean(sources: &Sources) -> Compilation {
+    let c = compile(sources, Diagnostics::new(), &Options::default());
+    let errors: Vec<String> = c
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .take(5)
+        .map(|d| format!("{} {}", d.code.code, d.message))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the generated project has errors: {errors:#?}"
+    );
+    c
+}
+
+/// Every cell of the cluster's matrix, as `trellis matrix` computes them.
+fn matrix(c: &Compilation) -> usize {
+    let cluster = &c.model.clusters[0];
+    let engine = Engine::new(&c.model, c.allocation.as_ref(), cluster);
+    let workloads: Vec<_> = engine.workloads().collect();
+    let mut allowed = 0;
+    for src in &workloads {
+        for dst in &workloads {
+            if engine.cell(src, dst, None) == trellis::reach::Cell::Allow {
+                allowed += 1;
+            }
+        }
+    }
+    allowed
+}
+
+fn peers(c: &mut Criterion) {
+    let sources = peers_project(1_000);
+    let compiled = compile_clean(&sources);
+    assert_eq!(compiled.model.services.len(), 1_000);
+    assert!(!compiled.artifacts.is_empty());
+    let mut group = c.benchmark_group("peers-1000");
+    group.sample_size(10);
+    group.bench_function("parse", |b| {
+        b.iter(|| {
+            let mut diags = Diagnostics::new();
+            black_box(trellis::parse::parse_all(&sources, &[], &mut diags))
+        })
+    });
+    group.bench_function("compile", |b| {
+        b.iter(|| black_box(compile(&sources, Diagnostics::new(), &Options::default())))
+    });
+    group.finish();
+}
+
+fn reachability(c: &mut Criterion) {
+    let sources = matrix_project(1_000);
+    let compiled = compile_clean(&sources);
+    assert_eq!(compiled.model.workloads.len(), 1_000);
+    assert_eq!(compiled.model.policies.len(), 1_000);
+    // Same namespace, the admitted tier, the right port: each workload admits the
+    // 25 workloads of the next tier in its namespace (and only them).
+    assert_eq!(matrix(&compiled), 1_000 * 25);
+    let mut group = c.benchmark_group("matrix-1000x1000");
+    group.sample_size(10);
+    group.bench_function("engine+cells", |b| b.iter(|| black_box(matrix(&compiled))));
+    group.finish();
+}
+
+criterion_group!(benches, peers, reachability);
+criterion_main!(benches);
