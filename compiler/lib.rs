@@ -30,6 +30,7 @@ pub mod check;
 pub mod diag;
 pub mod emit;
 pub mod fmt;
+pub mod graph;
 pub mod load;
 pub mod lock;
 pub mod lower;

@@ -56,6 +56,12 @@ enum MatrixFormat {
     Json,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum GraphFormat {
+    /// Graphviz DOT, for `dot -Tsvg` or your own styling
+    Dot,
+}
+
 #[derive(clap::Args)]
 struct CheckArgs {
     /// A project folder (every *.kdl below it) or a single .kdl file
@@ -130,6 +136,20 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: MatrixFormat,
     },
+    /// The topology as a graph: networks, clusters, load balancers, services,
+    /// workloads, and the traffic policies allow
+    #[command(
+        after_help = "Example:\n  trellis graph examples/multi-tier | dot -Tsvg > topology.svg\n  trellis graph examples/shared-network --cluster orders"
+    )]
+    Graph {
+        /// A project folder or a single .kdl file
+        path: PathBuf,
+        /// Only this cluster (and its network)
+        #[arg(long)]
+        cluster: Option<String>,
+        #[arg(long, value_enum, default_value = "dot")]
+        format: GraphFormat,
+    },
     /// Show what a build would change in trellis.lock, without writing anything
     #[command(after_help = "Example:\n  trellis plan examples/quickstart")]
     Plan(CheckArgs),
@@ -188,6 +208,11 @@ fn run(cli: Cli) -> u8 {
             port.as_deref(),
             format,
         ),
+        Command::Graph {
+            path,
+            cluster,
+            format,
+        } => run_graph(&path, cluster.as_deref(), format),
         Command::Fmt { path, check } => run_fmt(&path, check),
         Command::Explain { code } => run_explain(&code),
     }
@@ -515,6 +540,28 @@ fn compile_for_queries(path: &Path) -> Result<(load::Project, trellis::Compilati
         return Err(1);
     }
     Ok((project, compilation))
+}
+
+fn run_graph(path: &Path, cluster: Option<&str>, format: GraphFormat) -> u8 {
+    let (_, compilation) = match compile_for_queries(path) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    if let Some(c) = cluster {
+        if !compilation.model.clusters.iter().any(|x| x.name.value == c) {
+            return io_failure(format!("no cluster `{c}` in {}", path.display()));
+        }
+    }
+    let Some(alloc) = compilation.allocation.as_ref() else {
+        return io_failure("the project has errors; run `trellis check`");
+    };
+    match format {
+        GraphFormat::Dot => print!(
+            "{}",
+            trellis::graph::dot(&compilation.model, alloc, cluster)
+        ),
+    }
+    0
 }
 
 fn parse_port(text: &str) -> Option<(u16, trellis::model::Protocol)> {

@@ -569,3 +569,30 @@ fn reach_and_matrix_answer_from_the_command_line() {
     );
     assert_eq!(code(&out), 2);
 }
+
+#[test]
+fn graph_prints_dot_and_refuses_an_unknown_cluster() {
+    let project = format!("{ROOT}/examples/multi-tier");
+    let out = trellis(&["graph", &project, "--cluster", "retail"], None);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let dot = text(&out.stdout);
+    assert!(dot.starts_with("digraph trellis {\n"), "{dot}");
+    assert!(
+        dot.contains("\"workload/retail/store/api\" -> \"workload/retail/store/db\""),
+        "{dot}"
+    );
+    // web may not reach db: no edge.
+    assert!(
+        !dot.contains("\"workload/retail/store/web\" -> \"workload/retail/store/db\""),
+        "{dot}"
+    );
+    let out = trellis(&["graph", &project, "--cluster", "nope"], None);
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("no cluster `nope`"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = trellis(&["graph", &project, "--format", "svg"], None);
+    assert_eq!(code(&out), 2, "svg is not offered yet");
+}

@@ -296,3 +296,59 @@ fn every_calico_resource_matches_the_calico_schemas() {
     }
     assert!(checked >= 1, "no Calico resource checked");
 }
+
+/// `trellis graph`: every example's DOT graph is snapshotted
+/// (`snapshots/graph/<project>.snap`), the same whatever the file order, and Graphviz
+/// (`dot -Tsvg`) lays it out without an error or a warning.
+#[test]
+fn every_example_graph_is_snapshotted_and_accepted_by_graphviz() {
+    let dot = require_tool("dot");
+    for dir in examples() {
+        let name = dir
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let sources = load_example(&dir);
+        let c = build(&sources, &name);
+        let graph = trellis::graph::dot(&c.model, c.allocation.as_ref().expect("allocation"), None);
+        let reordered = build(&reversed(&sources), &name);
+        assert_eq!(
+            graph,
+            trellis::graph::dot(
+                &reordered.model,
+                reordered.allocation.as_ref().expect("allocation"),
+                None
+            ),
+            "{name}: file order changes the graph"
+        );
+        insta::with_settings!({
+            snapshot_path => format!("{ROOT}/snapshots/graph"),
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!(name.clone(), &graph);
+        });
+        let Some(dot) = &dot else { continue };
+        let mut child = Command::new(dot)
+            .arg("-Tsvg")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run dot");
+        {
+            use std::io::Write as _;
+            let mut stdin = child.stdin.take().expect("stdin");
+            stdin.write_all(graph.as_bytes()).expect("write to dot");
+        }
+        let out = child.wait_with_output().expect("dot output");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && stderr.trim().is_empty(),
+            "{name}: dot rejected the graph:\n{stderr}\n{graph}"
+        );
+        let svg = String::from_utf8_lossy(&out.stdout);
+        assert!(svg.contains("<svg"), "{name}: dot wrote no SVG");
+    }
+}

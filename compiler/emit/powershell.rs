@@ -18,7 +18,7 @@ use serde::Serialize;
 use tera::{Context, Tera};
 
 use super::{escape, Artifact};
-use crate::model::{Cluster, LbSku, Model, Network, NetworkMode, NodePool, Os};
+use crate::model::{Cluster, LbSku, Model, Network, NetworkMode, NodePool};
 
 const DEPLOY_TEMPLATE: &str = include_str!("../../stdlib/templates/deploy.ps1.tera");
 const REMOVE_TEMPLATE: &str = include_str!("../../stdlib/templates/remove.ps1.tera");
@@ -204,10 +204,7 @@ fn pool_ctx(p: &NodePool) -> PoolCtx {
         name: p.name.value.clone(),
         count: p.count.value,
         vm_size: p.vm_size.value.clone(),
-        os_type: match p.os.value {
-            Os::Linux => "Linux",
-            Os::Windows => "Windows",
-        },
+        os_type: p.os.value.as_str(),
         os_sku: p.os_sku.as_ref().map(|s| s.value.clone()),
         taints: (!p.taints.is_empty()).then(|| {
             p.taints

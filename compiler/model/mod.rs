@@ -165,6 +165,16 @@ pub enum Os {
     Windows,
 }
 
+impl Os {
+    /// `Linux` or `Windows`, as AksHci writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Os::Linux => "Linux",
+            Os::Windows => "Windows",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LbSku {
     HaProxy,
