@@ -21,6 +21,7 @@
 //! policy exactly; the emitter uses it to choose the output for `target="auto"`.
 
 use crate::diag::{codes, Diagnostic, Diagnostics};
+use crate::model::index::WorkloadIndex;
 use crate::model::{Action, Direction, Model, Policy, PolicyRule, PolicyTarget, RuleProtocol};
 use crate::source::Span;
 
@@ -297,19 +298,12 @@ pub fn check_node_peers(model: &Model, diags: &mut Diagnostics) {
 /// `namespaces` selectors that match no namespace (warnings); named ports in rules
 /// that no workload of the cluster declares.
 pub fn check_policy_selectors(model: &Model, diags: &mut Diagnostics) {
+    let index = WorkloadIndex::new(model);
     for policy in &model.policies {
         let c = policy.cluster.value.as_str();
         let own_ns = policy.namespace.as_ref().map(|n| n.value.as_str());
-        let matches_pods = |labels: &crate::model::Labels, ns: Option<&str>| {
-            model.workloads.iter().any(|w| {
-                w.cluster.value == c
-                    && ns.is_none_or(|ns| w.namespace.value == ns)
-                    && labels
-                        .items
-                        .iter()
-                        .all(|l| w.labels.get(&l.key.value) == Some(l.value.value.as_str()))
-            })
-        };
+        let matches_pods =
+            |labels: &crate::model::Labels, ns: Option<&str>| index.any(c, ns, labels);
         let mut warn = |span: Span, what: String| {
             diags.push(
                 Diagnostic::new(&codes::POLICY_SELECTS_NOTHING, span, what)

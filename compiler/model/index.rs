@@ -71,6 +71,20 @@ impl<'m> WorkloadIndex<'m> {
             .unwrap_or_default()
     }
 
+    /// Whether any workload of `cluster` (of `namespace`, when given) has every label of
+    /// a non-empty `selector`; false for an empty one.
+    pub fn any(&self, cluster: &str, namespace: Option<&str>, selector: &Labels) -> bool {
+        let Some(first) = selector.items.first() else {
+            return false;
+        };
+        let (k, v) = (first.key.value.as_str(), first.value.value.as_str());
+        let bucket = match namespace {
+            Some(ns) => self.by_label.get(&(cluster, ns, k, v)),
+            None => self.by_cluster_label.get(&(cluster, k, v)),
+        };
+        bucket.is_some_and(|ws| ws.iter().any(|w| selects(selector, &w.labels)))
+    }
+
     /// A workload of another namespace of the cluster that the selector would match.
     pub fn elsewhere(&self, service: &Service, selector: &Labels) -> Option<&'m Workload> {
         let first = selector.items.first()?;
