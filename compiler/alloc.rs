@@ -31,7 +31,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use crate::check::addresses::UPGRADE_RESERVE;
 use crate::diag::{codes, Diagnostic, Diagnostics};
 use crate::lock::Lock;
-use crate::model::{LbSku, Model, NetworkMode, Plugin, Protocol, ServiceType};
+use crate::model::{Cluster, LbSku, Model, NetworkMode, Plugin, Protocol, ServiceType};
 use crate::source::Span;
 
 /// First and last port of the Kubernetes NodePort range.
@@ -192,6 +192,27 @@ impl Allocation {
             .iter()
             .map(|p| (&p.key, p.node_port))
             .collect()
+    }
+
+    /// The node VMs of `cluster` (control plane and workers): the addresses trellis
+    /// allocated on a static network, then those declared on a DHCP network.
+    pub fn node_addresses(alloc: Option<&Allocation>, cluster: &Cluster) -> Vec<IpAddr> {
+        let c = cluster.name.value.as_str();
+        let allocated = alloc.into_iter().flat_map(|a| &a.addresses).filter(|a| {
+            matches!(&a.key, AllocKey::ControlPlane(k, _) | AllocKey::Worker(k, _, _) if k == c)
+        });
+        let declared = cluster
+            .control_plane
+            .addresses
+            .iter()
+            .chain(
+                cluster
+                    .node_pools
+                    .iter()
+                    .filter_map(|p| p.addresses.as_ref()),
+            )
+            .flat_map(|l| l.value.iter().map(|a| a.value));
+        allocated.map(|a| a.address).chain(declared).collect()
     }
 
     pub fn address(&self, key: &AllocKey) -> Option<IpAddr> {

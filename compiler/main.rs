@@ -548,8 +548,8 @@ fn run_graph(path: &Path, cluster: Option<&str>, format: GraphFormat) -> u8 {
         Err(code) => return code,
     };
     if let Some(c) = cluster {
-        if !compilation.model.clusters.iter().any(|x| x.name.value == c) {
-            return io_failure(format!("no cluster `{c}` in {}", path.display()));
+        if let Err(code) = find_cluster(&compilation, c, path) {
+            return code;
         }
     }
     let Some(alloc) = compilation.allocation.as_ref() else {
@@ -562,6 +562,20 @@ fn run_graph(path: &Path, cluster: Option<&str>, format: GraphFormat) -> u8 {
         ),
     }
     0
+}
+
+/// The cluster named `name`, or the usage failure that says it does not exist.
+fn find_cluster<'c>(
+    compilation: &'c trellis::Compilation,
+    name: &str,
+    path: &Path,
+) -> Result<&'c trellis::model::Cluster, u8> {
+    compilation
+        .model
+        .clusters
+        .iter()
+        .find(|c| c.name.value == name)
+        .ok_or_else(|| io_failure(format!("no cluster `{name}` in {}", path.display())))
 }
 
 fn parse_port(text: &str) -> Option<(u16, trellis::model::Protocol)> {
@@ -614,13 +628,9 @@ fn run_reach(path: &Path, cluster: &str, from: &str, to: &str, port: &str, forma
         Ok(x) => x,
         Err(code) => return code,
     };
-    let Some(c) = compilation
-        .model
-        .clusters
-        .iter()
-        .find(|c| c.name.value == cluster)
-    else {
-        return io_failure(format!("no cluster `{cluster}` in {}", path.display()));
+    let c = match find_cluster(&compilation, cluster, path) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
     let engine =
         trellis::reach::Engine::new(&compilation.model, compilation.allocation.as_ref(), c);
@@ -686,13 +696,9 @@ fn run_matrix(
         Ok(x) => x,
         Err(code) => return code,
     };
-    let Some(c) = compilation
-        .model
-        .clusters
-        .iter()
-        .find(|c| c.name.value == cluster)
-    else {
-        return io_failure(format!("no cluster `{cluster}` in {}", path.display()));
+    let c = match find_cluster(&compilation, cluster, path) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
     let port = match port.map(parse_port) {
         Some(None) => return io_failure("--port takes PORT or PORT/PROTOCOL"),

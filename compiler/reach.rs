@@ -24,7 +24,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use crate::alloc::{AllocKey, Allocation};
+use crate::alloc::Allocation;
 use crate::check::policy::{directions, effective_rules};
 use crate::check::refs::BUILTIN_NAMESPACES;
 use crate::model::{
@@ -138,28 +138,7 @@ impl<'m> Engine<'m> {
             .filter(|n| n.cluster.value == c)
             .map(|n| (n.name.value.as_str(), n))
             .collect();
-        let mut node_addresses: Vec<IpAddr> = alloc
-            .map(|a| {
-                a.addresses
-                    .iter()
-                    .filter(|x| matches!(&x.key, AllocKey::ControlPlane(k, _) | AllocKey::Worker(k, _, _) if k == c))
-                    .map(|x| x.address)
-                    .collect()
-            })
-            .unwrap_or_default();
-        node_addresses.extend(
-            cluster
-                .control_plane
-                .addresses
-                .iter()
-                .chain(
-                    cluster
-                        .node_pools
-                        .iter()
-                        .filter_map(|p| p.addresses.as_ref()),
-                )
-                .flat_map(|l| l.value.iter().map(|a| a.value)),
-        );
+        let node_addresses = Allocation::node_addresses(alloc, cluster);
         let mut selecting = HashMap::new();
         let policies: Vec<&Policy> = model
             .policies

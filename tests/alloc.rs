@@ -3,6 +3,8 @@
 //! moves another allocation once `trellis.lock` records it; the result does not
 //! depend on how declarations are spread over files; pins are honoured.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
@@ -61,13 +63,7 @@ fn build(files: &[(String, String)], lock: Option<&str>) -> Allocation {
         sources.add_lock("trellis.lock", lock);
     }
     let compilation = compile(&sources, Diagnostics::new(), &Options::default());
-    let errors: Vec<String> = compilation
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| format!("{} {}", d.code.code, d.message))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
+    common::assert_no_errors(&compilation, "generated project");
     compilation.allocation.expect("allocation without errors")
 }
 

@@ -7,7 +7,7 @@
 //! installs them). With `CI=true` a missing validator fails the test; otherwise the
 //! test says loudly that it skipped the check.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use trellis::diag::Diagnostics;
@@ -15,28 +15,14 @@ use trellis::emit::Artifact;
 use trellis::source::{SourceKind, Sources};
 use trellis::{compile, load, Compilation, Options};
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+mod common;
 
-fn examples() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(format!("{ROOT}/examples"))
-        .expect("examples folder")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    dirs
-}
+use common::{example_dirs as examples, require_tool, ROOT};
 
 /// Compiles a project from `sources`, asserting it has no errors.
 fn build(sources: &Sources, what: &str) -> Compilation {
     let compilation = compile(sources, Diagnostics::new(), &Options::default());
-    let errors: Vec<String> = compilation
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| format!("{} {}", d.code.code, d.message))
-        .collect();
-    assert!(errors.is_empty(), "{what}: {errors:#?}");
+    common::assert_no_errors(&compilation, what);
     compilation
 }
 
@@ -92,30 +78,6 @@ fn every_example_output_is_snapshotted_and_deterministic() {
             }
         });
     }
-}
-
-/// Finds a validator executable: `target/venv/bin/NAME`, or NAME on `PATH`.
-fn find_tool(name: &str) -> Option<PathBuf> {
-    let venv = PathBuf::from(format!("{ROOT}/target/venv/bin/{name}"));
-    if venv.is_file() {
-        return Some(venv);
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|p| p.join(name))
-        .find(|p| p.is_file())
-}
-
-fn require_tool(name: &str) -> Option<PathBuf> {
-    let found = find_tool(name);
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{name} is not installed; tests/run installs it (CI=true forbids skipping)"
-        );
-        eprintln!("SKIPPED: {name} is not installed; run tests/run to install it");
-    }
-    found
 }
 
 /// The Kubernetes version to validate a cluster's manifests against: its declared

@@ -10,7 +10,7 @@
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -21,27 +21,9 @@ use trellis::alloc::AllocKey;
 use trellis::diag::Diagnostics;
 use trellis::{compile, load, Compilation, Options};
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+mod common;
 
-fn find_tool(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
-        .map(|p| p.join(name))
-        .find(|p| p.is_file())
-}
-
-fn require_tool(name: &str) -> Option<PathBuf> {
-    let found = find_tool(name);
-    if found.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{name} is not installed; tests/run installs it (CI=true forbids skipping)"
-        );
-        eprintln!("SKIPPED: {name} is not installed; run tests/run to install it");
-    }
-    found
-}
+use common::{example_names as examples, require_tool, ROOT};
 
 fn build_example(name: &str) -> Compilation {
     let project = load::load(Path::new(&format!("{ROOT}/examples/{name}")), &[]).expect("load");
@@ -52,15 +34,6 @@ fn build_example(name: &str) -> Compilation {
         compilation.diagnostics
     );
     compilation
-}
-
-fn examples() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(format!("{ROOT}/examples"))
-        .expect("examples")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]

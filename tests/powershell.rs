@@ -12,7 +12,9 @@ use tree_sitter::{Node, Parser};
 use trellis::diag::Diagnostics;
 use trellis::{compile, compile_str, load, Options};
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+mod common;
+
+use common::{example_names, ROOT};
 
 #[derive(Debug, Clone)]
 struct Param {
@@ -225,15 +227,6 @@ fn check_script(name: &str, script: &str) -> usize {
         checked += 1;
     }
     checked
-}
-
-fn example_names() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(format!("{ROOT}/examples"))
-        .expect("examples")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]

@@ -4,6 +4,8 @@
 //! selectors, peers within and across rules, CIDR exceptions, port ranges, named
 //! ports, ordered policies (ties, pass, deny), and `expect`.
 
+mod common;
+
 use trellis::model::Protocol;
 use trellis::reach::{Endpoint, Engine, Reason};
 use trellis::Compilation;
@@ -25,13 +27,7 @@ workload "job" cluster="c" namespace="b" { image "busybox:1.36"; labels app="job
 
 fn compile(policies: &str) -> Compilation {
     let (_, compilation) = trellis::compile_str("p.kdl", &format!("{WORLD}{policies}"));
-    let errors: Vec<String> = compilation
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| format!("{} {}", d.code.code, d.message))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
+    common::assert_no_errors(&compilation, "policies");
     compilation
 }
 

@@ -81,16 +81,8 @@ pub fn emit(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
     }
     let cx = Cx {
         model,
-        addresses: alloc
-            .addresses
-            .iter()
-            .map(|a| (&a.key, a.address))
-            .collect(),
-        node_ports: alloc
-            .node_ports
-            .iter()
-            .map(|p| (&p.key, p.node_port))
-            .collect(),
+        addresses: alloc.address_map(),
+        node_ports: alloc.node_port_map(),
         workloads: crate::model::index::WorkloadIndex::new(model),
     };
     let mut out = Vec::new();

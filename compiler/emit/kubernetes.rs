@@ -52,16 +52,8 @@ impl<'m> Context<'m> {
     fn new(model: &'m Model, alloc: &'m Allocation) -> Context<'m> {
         Context {
             model,
-            addresses: alloc
-                .addresses
-                .iter()
-                .map(|a| (&a.key, a.address))
-                .collect(),
-            node_ports: alloc
-                .node_ports
-                .iter()
-                .map(|p| (&p.key, p.node_port))
-                .collect(),
+            addresses: alloc.address_map(),
+            node_ports: alloc.node_port_map(),
         }
     }
 

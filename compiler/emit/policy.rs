@@ -27,7 +27,7 @@ use serde::Serialize;
 use super::kubernetes::labels_map;
 use super::yaml::to_document;
 use super::Artifact;
-use crate::alloc::{AllocKey, Allocation};
+use crate::alloc::Allocation;
 use crate::check::policy::{directions, effective_rules, kubernetes_obstacle};
 use crate::model::{
     Action, Direction, Model, Peer, Policy, PolicyRule, PolicyTarget, PortRef, Protocol, RulePort,
@@ -472,25 +472,10 @@ impl<'m> Cx<'m> {
         let Some(cluster) = self.model.clusters.iter().find(|k| &k.name.value == c) else {
             return Vec::new();
         };
-        let mut nets: Vec<String> = self
-            .alloc
-            .addresses
+        let mut nets: Vec<String> = Allocation::node_addresses(Some(self.alloc), cluster)
             .iter()
-            .filter(|a| matches!(&a.key, AllocKey::ControlPlane(k, _) | AllocKey::Worker(k, _, _) if k == c))
-            .map(|a| format!("{}/32", a.address))
+            .map(|a| format!("{a}/32"))
             .collect();
-        let declared = cluster
-            .control_plane
-            .addresses
-            .iter()
-            .chain(
-                cluster
-                    .node_pools
-                    .iter()
-                    .filter_map(|p| p.addresses.as_ref()),
-            )
-            .flat_map(|list| list.value.iter().map(|a| format!("{}/32", a.value)));
-        nets.extend(declared);
         if nets.is_empty() {
             if let Some(prefix) = self
                 .model
