@@ -665,6 +665,34 @@ impl<'a> Parser<'_, 'a> {
         Some(items)
     }
 
+    /// The rest of a line: spaces and `/* */` comments, then a `//` comment and the
+    /// line break, or the line break alone. Comments go to `out`. True when the line
+    /// ended; false when something else follows (left unread).
+    fn rest_of_line(&mut self, out: &mut Vec<Comment>) -> bool {
+        loop {
+            match self.peek() {
+                Some(Tok::Space) => self.bump(),
+                Some(tok @ Tok::BlockComment(..)) => {
+                    self.bump();
+                    out.extend(Comment::from_tok(tok));
+                }
+                Some(tok @ Tok::LineComment(_)) => {
+                    self.bump();
+                    out.extend(Comment::from_tok(tok));
+                    if self.peek() == Some(Tok::Newline) {
+                        self.bump();
+                    }
+                    return true;
+                }
+                Some(Tok::Newline) => {
+                    self.bump();
+                    return true;
+                }
+                _ => return false,
+            }
+        }
+    }
+
     /// Node-space: spaces, `/* */` comments and line continuations (with their `//`
     /// comments). Comments go to `out`.
     fn inline_trivia(&mut self, out: &mut Vec<Comment>) {
@@ -677,28 +705,7 @@ impl<'a> Parser<'_, 'a> {
                 }
                 Some(Tok::Escline) => {
                     self.bump();
-                    loop {
-                        match self.peek() {
-                            Some(Tok::Space) => self.bump(),
-                            Some(tok @ Tok::BlockComment(..)) => {
-                                self.bump();
-                                out.extend(Comment::from_tok(tok));
-                            }
-                            Some(tok @ Tok::LineComment(_)) => {
-                                self.bump();
-                                out.extend(Comment::from_tok(tok));
-                                if self.peek() == Some(Tok::Newline) {
-                                    self.bump();
-                                }
-                                break;
-                            }
-                            Some(Tok::Newline) => {
-                                self.bump();
-                                break;
-                            }
-                            _ => break,
-                        }
-                    }
+                    self.rest_of_line(out);
                 }
                 _ => return,
             }
@@ -825,33 +832,17 @@ impl<'a> Parser<'_, 'a> {
             Some(Tok::Semi) => {
                 self.bump();
                 let mut after = Vec::new();
-                loop {
-                    match self.peek() {
-                        Some(Tok::Space) => self.bump(),
-                        Some(tok @ Tok::BlockComment(..)) => {
-                            self.bump();
-                            after.extend(Comment::from_tok(tok));
-                        }
-                        Some(tok @ Tok::LineComment(_)) => {
-                            self.bump();
-                            node.trailing.append(&mut after);
-                            node.trailing.extend(Comment::from_tok(tok));
-                            if self.peek() == Some(Tok::Newline) {
-                                self.bump();
-                            }
-                            return Some((node, Vec::new(), true));
-                        }
-                        Some(Tok::Newline) => {
-                            self.bump();
-                            node.trailing.append(&mut after);
-                            return Some((node, Vec::new(), true));
-                        }
-                        None | Some(Tok::RBrace) => {
-                            node.trailing.append(&mut after);
-                            return Some((node, Vec::new(), false));
-                        }
-                        Some(_) => return Some((node, after, false)),
+                let ended = self.rest_of_line(&mut after);
+                match self.peek() {
+                    _ if ended => {
+                        node.trailing.append(&mut after);
+                        Some((node, Vec::new(), true))
                     }
+                    None | Some(Tok::RBrace) => {
+                        node.trailing.append(&mut after);
+                        Some((node, Vec::new(), false))
+                    }
+                    Some(_) => Some((node, after, false)),
                 }
             }
             Some(_) => None,
@@ -937,31 +928,9 @@ impl<'a> Parser<'_, 'a> {
         self.expect(Tok::LBrace)?;
         let mut brace = Vec::new();
         let mut inline = Vec::new();
-        loop {
-            match self.peek() {
-                Some(Tok::Space) => self.bump(),
-                Some(tok @ Tok::BlockComment(..)) => {
-                    self.bump();
-                    brace.extend(Comment::from_tok(tok));
-                }
-                Some(tok @ Tok::LineComment(_)) => {
-                    self.bump();
-                    brace.extend(Comment::from_tok(tok));
-                    if self.peek() == Some(Tok::Newline) {
-                        self.bump();
-                    }
-                    break;
-                }
-                Some(Tok::Newline) => {
-                    self.bump();
-                    break;
-                }
-                // Something follows on the `{` line: the comments go with it.
-                _ => {
-                    inline = std::mem::take(&mut brace);
-                    break;
-                }
-            }
+        if !self.rest_of_line(&mut brace) {
+            // Something follows on the `{` line: the comments go with it.
+            inline = std::mem::take(&mut brace);
         }
         let items = self.items(inline)?;
         self.expect(Tok::RBrace)?;
