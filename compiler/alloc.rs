@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::check::addresses::UPGRADE_RESERVE;
+use crate::check::addresses::{HOST_NODE_ADDRESSES, HOST_UPGRADE_RESERVE, UPGRADE_RESERVE};
 use crate::diag::{codes, Diagnostic, Diagnostics};
 use crate::lock::Lock;
 use crate::model::{Cluster, LbSku, Model, NetworkMode, Plugin, Protocol, ServiceType};
@@ -69,6 +69,17 @@ impl AllocKey {
             | AllocKey::Upgrade(c, _)
             | AllocKey::Service(c, _, _)
             | AllocKey::NodePort(c, _, _, _, _) => Some(c),
+        }
+    }
+
+    /// True for an address held back for upgrades (akshci.md §2.2): a workload
+    /// cluster's `UPGRADE_RESERVE` addresses, and the AKS host's node addresses after
+    /// its control plane (`HOST_NODE_ADDRESSES - HOST_UPGRADE_RESERVE`).
+    pub fn is_upgrade_reserve(&self) -> bool {
+        match self {
+            AllocKey::Upgrade(..) => true,
+            AllocKey::HostNode(i) => u64::from(*i) >= HOST_NODE_ADDRESSES - HOST_UPGRADE_RESERVE,
+            _ => false,
         }
     }
 
@@ -265,7 +276,8 @@ pub fn allocate(model: &Model, lock: Option<&Lock>, diags: &mut Diagnostics) -> 
         if let (NetworkMode::Static, Some(range)) = (network.mode.value, &network.node_ips) {
             let mut demands = Vec::new();
             if host_here {
-                demands.extend((0..3).map(|i| plain(AllocKey::HostNode(i))));
+                demands
+                    .extend((0..HOST_NODE_ADDRESSES as u32).map(|i| plain(AllocKey::HostNode(i))));
             }
             for cluster in &on_net {
                 let c = &cluster.name.value;

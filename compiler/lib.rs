@@ -38,6 +38,7 @@ pub mod model;
 pub mod output;
 pub mod parse;
 pub mod reach;
+pub mod report;
 pub mod source;
 pub mod stdlib;
 pub mod suggest;

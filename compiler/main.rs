@@ -25,6 +25,7 @@ Examples:
   trellis plan examples/quickstart
   trellis reach examples/multi-tier --cluster retail --from store/web --to store/db --port 5432
   trellis matrix examples/multi-tier --cluster retail --namespace store
+  trellis report examples/quickstart -o report.html
   trellis fmt examples/ --check
   trellis explain TR0201";
 
@@ -150,6 +151,21 @@ enum Command {
         #[arg(long, value_enum, default_value = "dot")]
         format: GraphFormat,
     },
+    /// Write the project report: one self-contained HTML page with the address plan,
+    /// clusters, frontends, connectivity, diagnostics and plan
+    #[command(
+        after_help = "Example:\n  trellis report examples/quickstart -o report.html\n\nThe report is written even when the project has errors (it lists them); the exit\ncode is then 1, as for `trellis check`."
+    )]
+    Report {
+        /// A project folder or a single .kdl file
+        path: PathBuf,
+        /// Write the page to this file instead of standard output
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Treat warnings as errors
+        #[arg(long)]
+        deny_warnings: bool,
+    },
     /// Show what a build would change in trellis.lock, without writing anything
     #[command(after_help = "Example:\n  trellis plan examples/quickstart")]
     Plan(CheckArgs),
@@ -213,6 +229,11 @@ fn run(cli: Cli) -> u8 {
             cluster,
             format,
         } => run_graph(&path, cluster.as_deref(), format),
+        Command::Report {
+            path,
+            output,
+            deny_warnings,
+        } => run_report(&path, output.as_deref(), deny_warnings),
         Command::Fmt { path, check } => run_fmt(&path, check),
         Command::Explain { code } => run_explain(&code),
     }
@@ -447,6 +468,37 @@ fn terminal_width() -> usize {
         .and_then(|c| c.parse().ok())
         .filter(|w: &usize| *w >= 40)
         .unwrap_or(100)
+}
+
+/// `trellis report`: the page is produced whatever the project's state; diagnostics
+/// go to standard error as for `check`, and the exit code is 1 when there are errors.
+fn run_report(path: &Path, output: Option<&Path>, deny_warnings: bool) -> u8 {
+    let project = match load_project(path, &[]) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let options = trellis::Options { deny_warnings };
+    let compilation = trellis::compile(&project.sources, project.diagnostics, &options);
+    report(&compilation.diagnostics, &project.sources, Format::Text);
+    let data =
+        trellis::report::prepare(&compilation, &project.sources, &path.display().to_string());
+    let page = match trellis::report::render(&data) {
+        Ok(page) => page,
+        Err(e) => return io_failure(format!("internal error: the report template: {e}")),
+    };
+    match output {
+        Some(file) => {
+            if let Err(e) = write_atomically(file, &page) {
+                return io_failure(format!("{}: {e}", file.display()));
+            }
+        }
+        None => {
+            if let Err(e) = std::io::stdout().lock().write_all(page.as_bytes()) {
+                return io_failure(e);
+            }
+        }
+    }
+    u8::from(compilation.has_errors())
 }
 
 fn run_fmt(path: &Path, check: bool) -> u8 {

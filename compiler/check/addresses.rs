@@ -18,8 +18,10 @@ use crate::source::Span;
 
 /// Node VMs an upgrade may add per workload cluster.
 pub const UPGRADE_RESERVE: u64 = 5;
+/// Node addresses the AKS host (management cluster) holds back for upgrades.
+pub const HOST_UPGRADE_RESERVE: u64 = 2;
 /// Node addresses of the AKS host (management cluster): 1 control plane + 2 for upgrades.
-pub const HOST_NODE_ADDRESSES: u64 = 3;
+pub const HOST_NODE_ADDRESSES: u64 = 1 + HOST_UPGRADE_RESERVE;
 
 /// One line of a capacity breakdown: who consumes how many addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,6 +157,12 @@ pub fn check_networks(model: &Model, diags: &mut Diagnostics) {
     // Pools of different networks must not overlap either (AksHci known issue: two
     // hosts or cluster networks handing out the same addresses).
     report_overlaps(&pools, true, diags);
+}
+
+/// The number of addresses in a pool, as the capacity check counts them; `None` when
+/// the range is malformed (reported elsewhere).
+pub fn pool_size(range: &IpRange) -> Option<u64> {
+    range_interval(range, String::new(), 0).map(|iv| iv.size())
 }
 
 fn range_interval(range: &IpRange, what: String, group: usize) -> Option<Interval> {

@@ -1,5 +1,6 @@
 //! Escaping for each output language: the one place that knows how a value is
-//! quoted in an HAProxy or keepalived configuration or a PowerShell script. Templates are rendered with
+//! quoted in an HAProxy or keepalived configuration, a PowerShell script, or HTML and
+//! SVG (the report and the graph). Templates are rendered with
 //! autoescaping on, so every `{{ value }}` passes through these functions.
 //!
 //! Values were validated at check time (no control characters, names are DNS
@@ -68,6 +69,35 @@ pub fn powershell(input: &str, out: &mut dyn Write) -> std::io::Result<()> {
     out.write_all(b"'")
 }
 
+/// HTML and XML (the report, the SVG graph): text and attribute values alike. `&`,
+/// `<`, `>`, `"` and `'` become character references, so a value can never open a
+/// tag, end an attribute or start an entity. Control characters and bidirectional-
+/// text controls, which validation keeps out of values but a file or folder name can
+/// still hold, are written visibly as `[U+202E]`: they cannot reorder the page's text
+/// or be invalid XML.
+pub fn html(input: &str, out: &mut dyn Write) -> std::io::Result<()> {
+    for c in input.chars() {
+        match c {
+            '&' => out.write_all(b"&amp;")?,
+            '<' => out.write_all(b"&lt;")?,
+            '>' => out.write_all(b"&gt;")?,
+            '"' => out.write_all(b"&quot;")?,
+            '\'' => out.write_all(b"&#39;")?,
+            c if crate::lower::value::is_unsafe_char(c) => write!(out, "[U+{:04X}]", u32::from(c))?,
+            c => write!(out, "{c}")?,
+        }
+    }
+    Ok(())
+}
+
+/// [`html`] into a new string.
+pub fn html_string(input: &str) -> String {
+    let mut buf = Vec::with_capacity(input.len());
+    // Writing to a Vec cannot fail, and `html` writes only whole UTF-8 characters.
+    let _ = html(input, &mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
 #[cfg(test)]
 #[allow(clippy::expect_used)]
 mod tests {
@@ -99,6 +129,19 @@ mod tests {
         assert_eq!(esc(powershell, "$(rm -r /); `x`"), "'$(rm -r /); `x`'");
         assert_eq!(esc(powershell, "a\u{2019}b"), "'a\u{2019}\u{2019}b'");
         assert_eq!(esc(powershell, "x\ny"), "'xy'");
+    }
+
+    #[test]
+    fn html_escapes_markup_and_shows_controls() {
+        assert_eq!(esc(html, "shop"), "shop");
+        assert_eq!(
+            esc(html, "<script>alert(1)</script>"),
+            "&lt;script&gt;alert(1)&lt;/script&gt;"
+        );
+        assert_eq!(esc(html, "a\"b'c&d"), "a&quot;b&#39;c&amp;d");
+        assert_eq!(esc(html, "x\u{202E}y\u{0}z"), "x[U+202E]y[U+0000]z");
+        assert_eq!(esc(html, "é ✓"), "é ✓");
+        assert_eq!(html_string("<b>"), "&lt;b&gt;");
     }
 
     #[test]
