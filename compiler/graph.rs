@@ -1,4 +1,6 @@
-//! The topology as a Graphviz DOT graph (`trellis graph`).
+//! The topology (`trellis graph`): [`topology`] collects what is drawn, once;
+//! [`render_dot`] writes it as a Graphviz DOT graph, `graph_svg.rs` as SVG laid out
+//! by trellis itself.
 //!
 //! Nodes: each network (prefix, VIP pool), each cluster as a box around its
 //! load-balancer VMs, LoadBalancer and NodePort services and workloads. Edges:
@@ -45,8 +47,71 @@ fn lines(parts: &[String]) -> String {
     quote(&parts.join("\n"))
 }
 
-/// The DOT graph of the project, or of one cluster (and its network).
-pub fn dot(model: &Model, alloc: &Allocation, only_cluster: Option<&str>) -> String {
+/// What a node of the topology is; it decides the shape it is drawn with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    Network,
+    LoadBalancer,
+    Service,
+    Workload,
+}
+
+/// One node: a stable id (`network/corp`, `lb/shop`, `service/shop/ns/web`,
+/// `workload/shop/ns/web`) and the lines of its label.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    pub id: String,
+    pub kind: NodeKind,
+    pub label: Vec<String>,
+}
+
+/// What an edge means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeKind {
+    /// network → load balancer: the VMs sit on the network.
+    Hosts,
+    /// load balancer → service: one frontend, labelled `VIP:port/protocol`.
+    Frontend,
+    /// service → workload: the selector, `port → target (NodePort n)`.
+    Selects,
+    /// workload → workload: a policy allows every port the destination declares.
+    AllowsAll,
+    /// workload → workload: a policy allows only some of them.
+    AllowsSome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edge {
+    pub from: String,
+    pub to: String,
+    pub kind: EdgeKind,
+    pub label: Option<String>,
+}
+
+/// One cluster: its label, its nodes (load balancer, services, workloads, each
+/// sorted by name) and the edges that start at its nodes or reach its load balancer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterGroup {
+    pub name: String,
+    pub network: String,
+    pub label: String,
+    pub load_balancer: Option<Node>,
+    pub services: Vec<Node>,
+    pub workloads: Vec<Node>,
+    pub edges: Vec<Edge>,
+}
+
+/// The topology both renderings draw: DOT here, SVG in `graph_svg.rs`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Topology {
+    /// The networks that hold a drawn cluster, sorted by name.
+    pub networks: Vec<Node>,
+    /// Sorted by name.
+    pub clusters: Vec<ClusterGroup>,
+}
+
+/// The topology of the project, or of one cluster (and its network).
+pub fn topology(model: &Model, alloc: &Allocation, only_cluster: Option<&str>) -> Topology {
     let addresses = alloc.address_map();
     let node_ports = alloc.node_port_map();
     let index = WorkloadIndex::new(model);
@@ -63,11 +128,7 @@ pub fn dot(model: &Model, alloc: &Allocation, only_cluster: Option<&str>) -> Str
         .collect();
     networks.sort_by(|a, b| a.name.value.cmp(&b.name.value));
 
-    let mut out = String::new();
-    out.push_str("digraph trellis {\n");
-    out.push_str("  graph [rankdir=LR, fontname=\"sans-serif\", compound=true];\n");
-    out.push_str("  node [fontname=\"sans-serif\", shape=box, style=rounded];\n");
-    out.push_str("  edge [fontname=\"sans-serif\", fontsize=10];\n");
+    let mut topo = Topology::default();
     for n in &networks {
         let mut label = vec![format!("network {}", n.name.value)];
         if let Some(p) = &n.prefix {
@@ -77,37 +138,27 @@ pub fn dot(model: &Model, alloc: &Allocation, only_cluster: Option<&str>) -> Str
             "VIPs {} – {}",
             n.vips.start.value, n.vips.end.value
         ));
-        let _ = writeln!(
-            out,
-            "  {} [label={}, shape=folder];",
-            quote(&format!("network/{}", n.name.value)),
-            lines(&label)
-        );
+        topo.networks.push(Node {
+            id: format!("network/{}", n.name.value),
+            kind: NodeKind::Network,
+            label,
+        });
     }
     for c in &clusters {
         let cname = c.name.value.as_str();
-        let _ = writeln!(out, "  subgraph {} {{", quote(&format!("cluster_{cname}")));
-        let _ = writeln!(
-            out,
-            "    label={};",
-            quote(&format!(
-                "cluster {cname} ({}{})",
-                c.plugin.value.as_str(),
-                c.kubernetes
-                    .as_ref()
-                    .map(|k| format!(", {}", k.value))
-                    .unwrap_or_default()
-            ))
-        );
-        let lb_id = quote(&format!("lb/{cname}"));
+        let lb_id = format!("lb/{cname}");
         let has_lb = c.load_balancer.sku.value == LbSku::HaProxy;
-        if has_lb {
+        let load_balancer = has_lb.then(|| {
             let mut label = vec![format!("load balancer ×{}", c.load_balancer.count.value)];
             if let Some(api) = addresses.get(&AllocKey::ApiServer(cname.to_string())) {
                 label.push(format!("API {api}:6443"));
             }
-            let _ = writeln!(out, "    {lb_id} [label={}, shape=box3d];", lines(&label));
-        }
+            Node {
+                id: lb_id.clone(),
+                kind: NodeKind::LoadBalancer,
+                label,
+            }
+        });
         let mut services: Vec<_> = model
             .services
             .iter()
@@ -127,68 +178,42 @@ pub fn dot(model: &Model, alloc: &Allocation, only_cluster: Option<&str>) -> Str
         workloads.sort_by(|a, b| {
             (&a.namespace.value, &a.name.value).cmp(&(&b.namespace.value, &b.name.value))
         });
-        let workload_id = |w: &Workload| {
-            quote(&format!(
-                "workload/{cname}/{}/{}",
-                w.namespace.value, w.name.value
-            ))
-        };
-        for s in &services {
-            let _ = writeln!(
-                out,
-                "    {} [label={}, shape=ellipse, style=solid];",
-                quote(&format!(
-                    "service/{cname}/{}/{}",
-                    s.namespace.value, s.name.value
-                )),
-                lines(&[
-                    format!("{}/{}", s.namespace.value, s.name.value),
-                    s.kind.value.as_str().to_string(),
-                ])
-            );
-        }
-        for w in &workloads {
-            let _ = writeln!(
-                out,
-                "    {} [label={}];",
-                workload_id(w),
-                lines(&[
-                    format!("{}/{}", w.namespace.value, w.name.value),
-                    format!("{} × {}", w.replicas.value, w.os.value.as_str()),
-                ])
-            );
-        }
-        out.push_str("  }\n");
+        let workload_id =
+            |w: &Workload| format!("workload/{cname}/{}/{}", w.namespace.value, w.name.value);
+        let mut edges = Vec::new();
         if has_lb {
-            let _ = writeln!(
-                out,
-                "  {} -> {lb_id};",
-                quote(&format!("network/{}", c.network.value))
-            );
+            edges.push(Edge {
+                from: format!("network/{}", c.network.value),
+                to: lb_id.clone(),
+                kind: EdgeKind::Hosts,
+                label: None,
+            });
         }
         for s in &services {
             let (ns, name) = (s.namespace.value.as_str(), s.name.value.as_str());
-            let service_id = quote(&format!("service/{cname}/{ns}/{name}"));
+            let service_id = format!("service/{cname}/{ns}/{name}");
             let vip = addresses.get(&AllocKey::Service(
                 cname.to_string(),
                 ns.to_string(),
                 name.to_string(),
             ));
-            let selected = s
+            let mut selected = s
                 .selector
                 .as_ref()
                 .map(|sel| index.selected(s, sel))
                 .unwrap_or_default();
+            selected.sort_by(|a, b| a.name.value.cmp(&b.name.value));
             for p in &s.ports {
                 let proto = p.protocol.value.as_str();
                 if let (true, Some(vip)) =
                     (s.kind.value == ServiceType::LoadBalancer && has_lb, vip)
                 {
-                    let _ = writeln!(
-                        out,
-                        "  {lb_id} -> {service_id} [label={}];",
-                        quote(&format!("{vip}:{}/{proto}", p.port.value))
-                    );
+                    edges.push(Edge {
+                        from: lb_id.clone(),
+                        to: service_id.clone(),
+                        kind: EdgeKind::Frontend,
+                        label: Some(format!("{vip}:{}/{proto}", p.port.value)),
+                    });
                 }
                 let node_port = node_ports.get(&AllocKey::NodePort(
                     cname.to_string(),
@@ -206,15 +231,13 @@ pub fn dot(model: &Model, alloc: &Allocation, only_cluster: Option<&str>) -> Str
                     Some(np) => format!("{} → {target} (NodePort {np})", p.port.value),
                     None => format!("{} → {target}", p.port.value),
                 };
-                let mut selected: Vec<&&Workload> = selected.iter().collect();
-                selected.sort_by(|a, b| a.name.value.cmp(&b.name.value));
-                for w in selected {
-                    let _ = writeln!(
-                        out,
-                        "  {service_id} -> {} [label={}];",
-                        workload_id(w),
-                        quote(&label)
-                    );
+                for w in &selected {
+                    edges.push(Edge {
+                        from: service_id.clone(),
+                        to: workload_id(w),
+                        kind: EdgeKind::Selects,
+                        label: Some(label.clone()),
+                    });
                 }
             }
         }
@@ -223,16 +246,116 @@ pub fn dot(model: &Model, alloc: &Allocation, only_cluster: Option<&str>) -> Str
                 if std::ptr::eq(*src, *dst) {
                     continue;
                 }
-                let Some(style) = policy_edge(&engine, src, dst) else {
+                let Some(kind) = policy_edge(&engine, src, dst) else {
                     continue;
                 };
-                let _ = writeln!(
-                    out,
-                    "  {} -> {} [style={style}, color=\"#2a7a2a\", arrowhead=vee];",
-                    workload_id(src),
-                    workload_id(dst)
-                );
+                edges.push(Edge {
+                    from: workload_id(src),
+                    to: workload_id(dst),
+                    kind,
+                    label: None,
+                });
             }
+        }
+        topo.clusters.push(ClusterGroup {
+            name: cname.to_string(),
+            network: c.network.value.clone(),
+            label: format!(
+                "cluster {cname} ({}{})",
+                c.plugin.value.as_str(),
+                c.kubernetes
+                    .as_ref()
+                    .map(|k| format!(", {}", k.value))
+                    .unwrap_or_default()
+            ),
+            load_balancer,
+            services: services
+                .iter()
+                .map(|s| Node {
+                    id: format!("service/{cname}/{}/{}", s.namespace.value, s.name.value),
+                    kind: NodeKind::Service,
+                    label: vec![
+                        format!("{}/{}", s.namespace.value, s.name.value),
+                        s.kind.value.as_str().to_string(),
+                    ],
+                })
+                .collect(),
+            workloads: workloads
+                .iter()
+                .map(|w| Node {
+                    id: workload_id(w),
+                    kind: NodeKind::Workload,
+                    label: vec![
+                        format!("{}/{}", w.namespace.value, w.name.value),
+                        format!("{} × {}", w.replicas.value, w.os.value.as_str()),
+                    ],
+                })
+                .collect(),
+            edges,
+        });
+    }
+    topo
+}
+
+/// The DOT graph of the project, or of one cluster (and its network).
+pub fn dot(model: &Model, alloc: &Allocation, only_cluster: Option<&str>) -> String {
+    render_dot(&topology(model, alloc, only_cluster))
+}
+
+/// The topology as DOT.
+pub fn render_dot(topo: &Topology) -> String {
+    let mut out = String::new();
+    out.push_str("digraph trellis {\n");
+    out.push_str("  graph [rankdir=LR, fontname=\"sans-serif\", compound=true];\n");
+    out.push_str("  node [fontname=\"sans-serif\", shape=box, style=rounded];\n");
+    out.push_str("  edge [fontname=\"sans-serif\", fontsize=10];\n");
+    for n in &topo.networks {
+        let _ = writeln!(
+            out,
+            "  {} [label={}, shape=folder];",
+            quote(&n.id),
+            lines(&n.label)
+        );
+    }
+    for c in &topo.clusters {
+        let _ = writeln!(
+            out,
+            "  subgraph {} {{",
+            quote(&format!("cluster_{}", c.name))
+        );
+        let _ = writeln!(out, "    label={};", quote(&c.label));
+        if let Some(lb) = &c.load_balancer {
+            let _ = writeln!(
+                out,
+                "    {} [label={}, shape=box3d];",
+                quote(&lb.id),
+                lines(&lb.label)
+            );
+        }
+        for s in &c.services {
+            let _ = writeln!(
+                out,
+                "    {} [label={}, shape=ellipse, style=solid];",
+                quote(&s.id),
+                lines(&s.label)
+            );
+        }
+        for w in &c.workloads {
+            let _ = writeln!(out, "    {} [label={}];", quote(&w.id), lines(&w.label));
+        }
+        out.push_str("  }\n");
+        for e in &c.edges {
+            let attrs = match (e.kind, &e.label) {
+                (EdgeKind::AllowsAll, _) => {
+                    " [style=solid, color=\"#2a7a2a\", arrowhead=vee]".to_string()
+                }
+                (EdgeKind::AllowsSome, _) => {
+                    " [style=dashed, color=\"#2a7a2a\", arrowhead=vee]".to_string()
+                }
+                (_, Some(label)) => format!(" [label={}]", quote(label)),
+                (_, None) => String::new(),
+            };
+            let _ = writeln!(out, "  {} -> {}{attrs};", quote(&e.from), quote(&e.to));
         }
     }
     out.push_str("}\n");
@@ -243,7 +366,7 @@ pub fn dot(model: &Model, alloc: &Allocation, only_cluster: Option<&str>) -> Str
 /// declares, `dashed` when it allows only some; `None` when nothing is allowed or no
 /// policy is involved (neither end is isolated: every pod may talk to every pod, which
 /// would draw a complete graph and say nothing).
-fn policy_edge(engine: &Engine<'_>, src: &Workload, dst: &Workload) -> Option<&'static str> {
+fn policy_edge(engine: &Engine<'_>, src: &Workload, dst: &Workload) -> Option<EdgeKind> {
     let mut allowed = 0;
     let mut by_policy = false;
     for p in &dst.ports {
@@ -261,8 +384,8 @@ fn policy_edge(engine: &Engine<'_>, src: &Workload, dst: &Workload) -> Option<&'
     }
     match (allowed, by_policy) {
         (0, _) | (_, false) => None,
-        (n, true) if n == dst.ports.len() => Some("solid"),
-        _ => Some("dashed"),
+        (n, true) if n == dst.ports.len() => Some(EdgeKind::AllowsAll),
+        _ => Some(EdgeKind::AllowsSome),
     }
 }
 

@@ -31,6 +31,7 @@ pub mod diag;
 pub mod emit;
 pub mod fmt;
 pub mod graph;
+pub mod graph_svg;
 pub mod load;
 pub mod lock;
 pub mod lower;

@@ -61,6 +61,8 @@ enum MatrixFormat {
 enum GraphFormat {
     /// Graphviz DOT, for `dot -Tsvg` or your own styling
     Dot,
+    /// SVG laid out by trellis itself; needs no Graphviz
+    Svg,
 }
 
 #[derive(clap::Args)]
@@ -140,7 +142,7 @@ enum Command {
     /// The topology as a graph: networks, clusters, load balancers, services,
     /// workloads, and the traffic policies allow
     #[command(
-        after_help = "Example:\n  trellis graph examples/multi-tier | dot -Tsvg > topology.svg\n  trellis graph examples/shared-network --cluster orders"
+        after_help = "Example:\n  trellis graph examples/multi-tier --format svg > topology.svg\n  trellis graph examples/multi-tier | dot -Tsvg > topology.svg\n  trellis graph examples/shared-network --cluster orders"
     )]
     Graph {
         /// A project folder or a single .kdl file
@@ -611,6 +613,10 @@ fn run_graph(path: &Path, cluster: Option<&str>, format: GraphFormat) -> u8 {
         GraphFormat::Dot => print!(
             "{}",
             trellis::graph::dot(&compilation.model, alloc, cluster)
+        ),
+        GraphFormat::Svg => print!(
+            "{}",
+            trellis::graph_svg::svg(&compilation.model, alloc, cluster)
         ),
     }
     0
