@@ -9,6 +9,9 @@
 //! reserve from the allocation, cells from the reachability engine, changes from
 //! `lock::diff`. Nothing is re-derived here.
 //!
+//! The topology section embeds the SVG of `graph_svg.rs` (which escapes its own
+//! strings) as it is.
+//!
 //! A project with errors still gets a report: it lists the errors, and each section
 //! that needs the allocation (bars, addresses, frontends, matrix, plan) says why it
 //! is missing.
@@ -57,6 +60,9 @@ pub struct Report {
     pub missing: Option<&'static str>,
     pub networks: Vec<NetworkView>,
     pub clusters: Vec<ClusterView>,
+    /// The topology drawn by `graph_svg` (its strings already escaped there);
+    /// `None` when nothing was allocated.
+    pub topology: Option<String>,
     pub diagnostics: Vec<DiagView>,
     pub plan: PlanView,
 }
@@ -303,6 +309,9 @@ pub fn prepare(compilation: &Compilation, sources: &Sources, project: &str) -> R
         missing: has_errors.then_some(NO_ALLOCATION),
         networks,
         clusters,
+        topology: alloc
+            .filter(|_| !has_errors)
+            .map(|a| crate::graph_svg::svg(model, a, None)),
         diagnostics,
         plan: plan_view(compilation, alloc),
     }

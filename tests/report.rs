@@ -269,6 +269,12 @@ fn every_example_report_renders_in_chromium() {
             assert!(bar.is_some(), "{name}: network {} has no bar", n.name.value);
         }
         assert!(!dom.contains("<script"), "{name}: the page has a script");
+        let topology = dom.find("<figure class=\"topology\">").expect("a topology");
+        assert!(
+            dom.get(topology..)
+                .is_some_and(|rest| rest.contains("<svg")),
+            "{name}: the topology is not drawn"
+        );
         let shot = shots.join(format!("{name}.png"));
         let _ = std::fs::remove_file(&shot);
         chromium(
