@@ -219,8 +219,8 @@ pub struct ChangeRow {
     pub sign: &'static str,
     pub kind: &'static str,
     pub what: Vec<Segment>,
-    pub value: String,
-    pub was: String,
+    pub value: Vec<Segment>,
+    pub was: Vec<Segment>,
 }
 
 /// A piece of text; `code` for what the compiler's messages put in backticks
@@ -782,35 +782,30 @@ fn plan_view(compilation: &Compilation, alloc: Option<&Allocation>) -> PlanView 
     };
     let changes: Vec<ChangeRow> = crate::lock::diff(lock, alloc)
         .into_iter()
-        .map(|change| match change {
-            Change::Added { key, value } => ChangeRow {
-                sign: "+",
-                kind: "added",
-                what: segments(&key.describe()),
-                value,
-                was: String::new(),
-            },
-            Change::Removed { key, value } => ChangeRow {
-                sign: "−",
-                kind: "removed",
-                what: segments(&key.describe()),
-                value: String::new(),
-                was: value,
-            },
-            Change::Moved { key, from, to } => ChangeRow {
-                sign: "~",
-                kind: "moved",
-                what: segments(&key.describe()),
-                value: to,
-                was: from,
-            },
-            Change::Plugin { cluster, from, to } => ChangeRow {
-                sign: "!",
-                kind: "plugin change (re-creates the cluster)",
-                what: segments(&format!("cluster `{cluster}`")),
-                value: to.as_str().to_string(),
-                was: from.as_str().to_string(),
-            },
+        .map(|change| {
+            let (sign, kind, what, value, was) = match change {
+                Change::Added { key, value } => {
+                    ("+", "added", key.describe(), value, String::new())
+                }
+                Change::Removed { key, value } => {
+                    ("−", "removed", key.describe(), String::new(), value)
+                }
+                Change::Moved { key, from, to } => ("~", "moved", key.describe(), to, from),
+                Change::Plugin { cluster, from, to } => (
+                    "!",
+                    "plugin change (re-creates the cluster)",
+                    format!("cluster `{cluster}`"),
+                    to.as_str().to_string(),
+                    from.as_str().to_string(),
+                ),
+            };
+            ChangeRow {
+                sign,
+                kind,
+                what: segments(&what),
+                value: segments(&value),
+                was: segments(&was),
+            }
         })
         .collect();
     if changes.is_empty() {
@@ -828,5 +823,32 @@ fn plan_view(compilation: &Compilation, alloc: Option<&Allocation>) -> PlanView 
             if changes.len() == 1 { "" } else { "s" }
         ),
         changes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::segments;
+
+    fn show(message: &str) -> Vec<(String, bool)> {
+        segments(message)
+            .into_iter()
+            .map(|s| (s.text, s.code))
+            .collect()
+    }
+
+    #[test]
+    fn segments_split_at_backticks() {
+        let t = |s: &str| (s.to_string(), false);
+        let c = |s: &str| (s.to_string(), true);
+        assert_eq!(show("no network `crop`"), vec![t("no network "), c("crop")]);
+        assert_eq!(
+            show("`a` and `b`."),
+            vec![c("a"), t(" and "), c("b"), t(".")]
+        );
+        assert_eq!(show("one ` only"), vec![t("one ` only")]);
+        assert_eq!(show("`a` then `"), vec![c("a"), t(" then `")]);
+        assert_eq!(show(""), vec![]);
+        assert_eq!(show("``"), vec![c("")]);
     }
 }

@@ -391,3 +391,138 @@ fn report_writes_nothing_on_usage_failure() {
     assert_eq!(status.code(), Some(2));
     assert!(!out.exists(), "a report for a project that does not exist");
 }
+
+/// Every UI case (projects with every kind of error) still gets a page that lists
+/// each of its diagnostics, with nothing unescaped.
+#[test]
+fn every_ui_case_gets_a_report_listing_its_diagnostics() {
+    let mut cases = 0;
+    let mut stages: Vec<PathBuf> = std::fs::read_dir(format!("{ROOT}/tests/ui"))
+        .expect("tests/ui")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    stages.sort();
+    for stage in stages {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(&stage)
+            .expect("stage")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.is_dir() || p.extension().is_some_and(|x| x == "kdl"))
+            .collect();
+        entries.sort();
+        for case in entries {
+            let Ok(project) = load::load(&case, &[]) else {
+                continue;
+            };
+            let c = compile(&project.sources, project.diagnostics, &Options::default());
+            let what = case.display().to_string();
+            let html =
+                trellis::report::render(&trellis::report::prepare(&c, &project.sources, &what))
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert!(!html.contains("<script"), "{what}: a raw <script>");
+            assert_eq!(
+                html.matches("<tr class=\"diagnostic ").count(),
+                c.diagnostics.len(),
+                "{what}: not every diagnostic is listed"
+            );
+            for d in &c.diagnostics {
+                assert!(
+                    html.contains(&format!("<code>{}</code>", d.code.code)),
+                    "{what}"
+                );
+            }
+            if c.has_errors() {
+                assert!(
+                    html.contains("data-state=\"unavailable\""),
+                    "{what}: a plan"
+                );
+            }
+            cases += 1;
+        }
+    }
+    assert!(cases > 100, "only {cases} UI cases found");
+}
+
+/// The plan section says what a build would change: nothing, an added service, or,
+/// without a lock, how much the first build records.
+#[test]
+fn the_plan_section_follows_the_lock() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let project = tmp.path().join("quickstart");
+    std::fs::create_dir(&project).expect("project dir");
+    for entry in std::fs::read_dir(format!("{ROOT}/examples/quickstart")).expect("example") {
+        let path = entry.expect("entry").path();
+        if path.is_file() {
+            std::fs::copy(&path, project.join(path.file_name().expect("name"))).expect("copy");
+        }
+    }
+    let (_, html) = page(&project, "quickstart");
+    assert!(html.contains("data-state=\"up-to-date\""), "{html}");
+
+    std::fs::write(
+        project.join("admin.kdl"),
+        "service \"admin\" cluster=\"shop\" namespace=\"shop\" {\n    type \"LoadBalancer\"\n    select app=\"web\"\n    port 8080 target=\"http\"\n}\n",
+    )
+    .expect("add a service");
+    let (c, html) = page(&project, "quickstart");
+    common::assert_no_errors(&c, "quickstart + admin");
+    assert!(html.contains("data-state=\"changes\""), "{html}");
+    assert!(
+        html.contains("a build would change trellis.lock in 2 places"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<td>added</td><th scope=\"row\">service <code>shop/admin</code> of cluster <code>shop</code></th><td>10.20.2.254 on network <code>corp</code></td>"),
+        "{html}"
+    );
+
+    std::fs::remove_file(project.join("trellis.lock")).expect("remove the lock");
+    let (c, html) = page(&project, "quickstart");
+    let n = {
+        let a = c.allocation.as_ref().expect("allocation");
+        a.addresses.len() + a.node_ports.len()
+    };
+    assert!(html.contains("data-state=\"no-lock\""), "{html}");
+    assert!(
+        html.contains(&format!("the first build records all {n} allocations")),
+        "{html}"
+    );
+}
+
+/// The bars agree with the capacity check: on every example, what the allocation
+/// uses and reserves is exactly what the declarations need, and the reserve is 5
+/// per cluster plus 2 for the AKS host on the network.
+#[test]
+fn pool_figures_agree_with_the_capacity_check() {
+    use trellis::check::addresses::{HOST_UPGRADE_RESERVE, UPGRADE_RESERVE};
+    for dir in example_dirs() {
+        let name = name_of(&dir);
+        let (sources, c) = compile_dir(&dir);
+        let report = trellis::report::prepare(&c, &sources, &name);
+        for n in &report.networks {
+            for p in &n.pools {
+                let u = p.usage.as_ref().expect("allocated");
+                assert_eq!(
+                    u.used + u.reserved,
+                    p.needed,
+                    "{name}: {} {}",
+                    n.name,
+                    p.kind
+                );
+                assert_eq!(u.used + u.reserved + u.free, p.size, "{name}: {}", n.name);
+                let clusters = c
+                    .model
+                    .clusters
+                    .iter()
+                    .filter(|cl| cl.network.value == n.name)
+                    .count() as u64;
+                let host = c.model.hosts.iter().any(|h| h.network.value == n.name);
+                let reserve = match p.kind {
+                    "node" => clusters * UPGRADE_RESERVE + u64::from(host) * HOST_UPGRADE_RESERVE,
+                    _ => 0,
+                };
+                assert_eq!(u.reserved, reserve, "{name}: {} {}", n.name, p.kind);
+            }
+        }
+    }
+}
