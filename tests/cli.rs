@@ -594,5 +594,8 @@ fn graph_prints_dot_and_refuses_an_unknown_cluster() {
         text(&out.stderr)
     );
     let out = trellis(&["graph", &project, "--format", "svg"], None);
-    assert_eq!(code(&out), 2, "svg is not offered yet");
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    let out = trellis(&["graph", &project, "--format", "png"], None);
+    assert_eq!(code(&out), 2, "png is not a graph format");
 }
