@@ -42,7 +42,8 @@ const TEMPLATE_NAME: &str = "report.html";
 const TEMPLATE: &str = include_str!("../stdlib/templates/report.html.tera");
 
 /// Clusters with more workloads than this get no matrix in the report (the grid
-/// would have more than 10,000 cells); `trellis matrix` prints any size.
+/// would have more than 10,000 cells), and a project with such a cluster no
+/// topology drawing; `trellis matrix` and `trellis graph` produce any size.
 pub const MATRIX_LIMIT: usize = 100;
 
 /// Why the allocation-dependent sections are empty.
@@ -61,8 +62,10 @@ pub struct Report {
     pub networks: Vec<NetworkView>,
     pub clusters: Vec<ClusterView>,
     /// The topology drawn by `graph_svg` (its strings already escaped there);
-    /// `None` when nothing was allocated.
+    /// `None` when nothing was allocated or a cluster is too large to draw.
     pub topology: Option<String>,
+    /// Why `topology` is `None`.
+    pub topology_missing: Option<Vec<Segment>>,
     pub diagnostics: Vec<DiagView>,
     pub plan: PlanView,
 }
@@ -301,6 +304,29 @@ pub fn prepare(compilation: &Compilation, sources: &Sources, project: &str) -> R
         })
         .collect();
 
+    let largest = model
+        .clusters
+        .iter()
+        .map(|c| {
+            let n = model
+                .workloads
+                .iter()
+                .filter(|w| w.cluster.value == c.name.value)
+                .count();
+            (n, c.name.value.as_str())
+        })
+        .max();
+    let (topology, topology_missing) = match (alloc.filter(|_| !has_errors), largest) {
+        (None, _) => (None, Some(segments(NO_ALLOCATION))),
+        (Some(_), Some((n, c))) if n > MATRIX_LIMIT => (
+            None,
+            Some(segments(&format!(
+                "cluster `{c}` has {n} workloads: more than the report draws ({MATRIX_LIMIT}); run `trellis graph --format svg`"
+            ))),
+        ),
+        (Some(a), _) => (Some(crate::graph_svg::svg(model, a, None)), None),
+    };
+
     Report {
         project: project.to_string(),
         version: env!("CARGO_PKG_VERSION"),
@@ -309,9 +335,8 @@ pub fn prepare(compilation: &Compilation, sources: &Sources, project: &str) -> R
         missing: has_errors.then_some(NO_ALLOCATION),
         networks,
         clusters,
-        topology: alloc
-            .filter(|_| !has_errors)
-            .map(|a| crate::graph_svg::svg(model, a, None)),
+        topology,
+        topology_missing,
         diagnostics,
         plan: plan_view(compilation, alloc),
     }

@@ -526,3 +526,37 @@ fn pool_figures_agree_with_the_capacity_check() {
         }
     }
 }
+
+/// A cluster with more workloads than the report draws gets no matrix and the
+/// project no topology; the page says why. One fewer and both are there.
+#[test]
+fn large_clusters_get_no_matrix_and_no_drawing() {
+    let project = |workloads: usize| {
+        let mut text = String::from(
+            "network \"corp\" {\n    switch \"External\"\n    prefix (cidr)\"10.20.0.0/16\"\n    gateway \"10.20.0.1\"\n    dns \"10.20.0.10\"\n    node-ips \"10.20.1.0\" \"10.20.1.255\"\n    vips \"10.20.2.0\" \"10.20.2.255\"\n}\nhost {\n    network \"corp\"\n}\ncluster \"big\" {\n    network \"corp\"\n    control-plane count=1\n    node-pool \"linux\" count=3\n}\nnamespace \"apps\" cluster=\"big\"\n",
+        );
+        for i in 0..workloads {
+            text.push_str(&format!(
+                "workload \"w{i}\" cluster=\"big\" namespace=\"apps\" {{\n    image \"nginx:1.27\"\n    port \"http\" 8080\n}}\n"
+            ));
+        }
+        text
+    };
+    let limit = trellis::report::MATRIX_LIMIT;
+    for (n, drawn) in [(limit, true), (limit + 1, false)] {
+        let (sources, c) = trellis::compile_str("big.kdl", &project(n));
+        common::assert_no_errors(&c, "big");
+        let report = trellis::report::prepare(&c, &sources, "big");
+        let cluster = report.clusters.first().expect("cluster");
+        assert_eq!(cluster.matrix.is_some(), drawn, "{n} workloads");
+        assert_eq!(report.topology.is_some(), drawn, "{n} workloads");
+        let html = trellis::report::render(&report).expect("render");
+        assert_eq!(
+            html.contains(&format!(
+                "{n} workloads: more than the report draws ({limit})"
+            )),
+            !drawn,
+            "{n} workloads"
+        );
+    }
+}
