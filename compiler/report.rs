@@ -267,13 +267,15 @@ pub fn segments(message: &str) -> Vec<Segment> {
 /// Builds the report's data. `project` is the path shown in the title.
 pub fn prepare(compilation: &Compilation, sources: &Sources, project: &str) -> Report {
     let model = &compilation.model;
-    let alloc = compilation.allocation.as_ref();
     let errors = compilation
         .diagnostics
         .iter()
         .filter(|d| d.is_error())
         .count();
     let has_errors = errors > 0;
+    // With `--deny-warnings` the allocation exists but a build would not happen: the
+    // report shows it only when the project has no errors, as `build` writes it.
+    let alloc = compilation.allocation.as_ref().filter(|_| !has_errors);
     let at = |span: Span| location(span, sources, false);
 
     let mut networks: Vec<&Network> = model.networks.iter().collect();
@@ -316,7 +318,7 @@ pub fn prepare(compilation: &Compilation, sources: &Sources, project: &str) -> R
             (n, c.name.value.as_str())
         })
         .max();
-    let (topology, topology_missing) = match (alloc.filter(|_| !has_errors), largest) {
+    let (topology, topology_missing) = match (alloc, largest) {
         (None, _) => (None, Some(segments(NO_ALLOCATION))),
         (Some(_), Some((n, c))) if n > MATRIX_LIMIT => (
             None,
@@ -788,7 +790,7 @@ fn matrix_view(
 }
 
 fn plan_view(compilation: &Compilation, alloc: Option<&Allocation>) -> PlanView {
-    let Some(alloc) = alloc.filter(|_| !compilation.has_errors()) else {
+    let Some(alloc) = alloc else {
         return PlanView {
             state: "unavailable",
             note: "no plan: the project has errors, so a build would write nothing".to_string(),

@@ -560,3 +560,36 @@ fn large_clusters_get_no_matrix_and_no_drawing() {
         );
     }
 }
+
+/// `--deny-warnings` works as for `check`: shared-network has a warning, so its
+/// report exits 1 and shows nothing allocated; without the flag it exits 0.
+#[test]
+fn deny_warnings_turns_the_warning_into_an_error() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let project = format!("{ROOT}/examples/shared-network");
+    for (flag, code, allocated) in [(false, 0, true), (true, 1, false)] {
+        let out = tmp.path().join("report.html");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_trellis"));
+        cmd.args(["report", &project, "-o"]).arg(&out);
+        if flag {
+            cmd.arg("--deny-warnings");
+        }
+        let status = cmd.stderr(Stdio::null()).status().expect("run trellis");
+        assert_eq!(status.code(), Some(code), "--deny-warnings {flag}");
+        let html = std::fs::read_to_string(&out).expect("written");
+        assert_eq!(
+            html.contains("class=\"bar\""),
+            allocated,
+            "--deny-warnings {flag}"
+        );
+        assert_eq!(
+            html.contains("data-state=\"unavailable\""),
+            !allocated,
+            "--deny-warnings {flag}"
+        );
+        assert!(
+            html.contains("<tr class=\"diagnostic "),
+            "the warning is listed"
+        );
+    }
+}
