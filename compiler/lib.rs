@@ -34,6 +34,7 @@ pub mod graph;
 pub mod load;
 pub mod lock;
 pub mod lower;
+pub mod manifests;
 pub mod model;
 pub mod output;
 pub mod parse;

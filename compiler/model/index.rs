@@ -5,12 +5,9 @@ use std::collections::HashMap;
 
 use super::{Labels, Model, Service, Workload};
 
-/// True when `labels` has every key=value of `selector`.
+/// True when `selector` selects `labels` (see `Labels::selects`).
 pub fn selects(selector: &Labels, labels: &Labels) -> bool {
-    selector
-        .items
-        .iter()
-        .all(|s| labels.get(&s.key.value) == Some(s.value.value.as_str()))
+    selector.selects(|k| labels.get(k))
 }
 
 /// Workloads by (cluster, namespace, label key, label value).
