@@ -240,8 +240,14 @@ pub fn read_dir(path: &Path) -> Result<Manifests, LoadError> {
     Ok(read(sources, problems))
 }
 
+/// The first line of a parser message, without the place it names (the caller
+/// prints the place).
 fn first_line(message: &str) -> &str {
-    message.lines().next().unwrap_or(message).trim()
+    let line = message.lines().next().unwrap_or(message).trim();
+    match line.rfind(" at line ") {
+        Some(i) => line.get(..i).unwrap_or(line),
+        None => line,
+    }
 }
 
 const WORKLOAD_KINDS: [&str; 5] = [
@@ -321,10 +327,21 @@ impl Reader<'_> {
         match parent.get(key) {
             Some(n) => match n.as_str() {
                 Some(s) if !s.is_empty() => Ok(Spanned::new(s.to_string(), self.span(n))),
-                _ => Err(self.problem(
-                    n,
-                    format!("{what} must be a non-empty string, not {}", n.describe()),
-                )),
+                _ => {
+                    // YAML 1.1, as Kubernetes reads it: `n`, `yes`, `on`, `1` are
+                    // not strings.
+                    let hint = match n.value {
+                        Value::Bool(_) | Value::Int(_) | Value::Float(_) => " (quote it)",
+                        _ => "",
+                    };
+                    Err(self.problem(
+                        n,
+                        format!(
+                            "{what} must be a non-empty string, not {}{hint}",
+                            n.describe()
+                        ),
+                    ))
+                }
             },
             None => Err(self.problem(parent, format!("{what} is missing"))),
         }
