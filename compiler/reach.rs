@@ -19,6 +19,10 @@
 //! `db`: `api → db:5432` is allowed (ingress rule of `db-from-api`; `api`'s egress is
 //! not isolated), `web → db:5432` is denied (`db` is isolated and no allow matches).
 //!
+//! Selectors are full Kubernetes label selectors (`Labels::selects`): the trellis
+//! language gives equality only, manifests (`crate::manifests`) also give
+//! `matchExpressions`.
+//!
 //! Invariant: pure; reads only the model and the allocation.
 
 use std::collections::HashMap;

@@ -600,6 +600,7 @@ fn malformed_documents_are_problems_with_their_line() {
         (np("podSelector: {}\ningress:\n  - ports:\n      - {port: 90, endPort: 80}"), "x.yaml:10: `endPort` 80 is below `port` 90"),
         (np("podSelector: {}\ningress:\n  - ports:\n      - {port: http, endPort: 80}"), "x.yaml:10: `endPort` needs a numbered `port`, not a port name"),
         (np("podSelector: {}\ningress:\n  - ports:\n      - {protocol: ICMP}"), "x.yaml:10: `protocol` must be TCP, UDP or SCTP"),
+        (np("policyTypes: [Ingress]"), "x.yaml:7: `spec.podSelector` is missing"),
         (np("podSelector: {}\npolicyTypes: [Both]"), "x.yaml:8: a policy type is `Ingress` or `Egress`"),
         (np("podSelector: {}\ningres: []"), "x.yaml:8: unknown field `ingres` in a NetworkPolicy spec"),
         (

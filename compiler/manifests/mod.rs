@@ -736,9 +736,15 @@ impl Reader<'_> {
             &["podSelector", "policyTypes", "ingress", "egress"],
             "a NetworkPolicy spec",
         )?;
+        // Required by the API: `{}` selects every pod, a missing one is a mistake.
         let pods = match spec.get("podSelector") {
             Some(n) if !n.is_null() => self.selector(n, "`podSelector`")?,
-            _ => Labels::default(),
+            _ => {
+                return Err(self.problem(
+                    spec,
+                    "`spec.podSelector` is missing (`podSelector: {}` selects every pod of the namespace)".into(),
+                ))
+            }
         };
         let ingress = self.list(spec, "ingress", "`ingress`")?;
         let egress = self.list(spec, "egress", "`egress`")?;
