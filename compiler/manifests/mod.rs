@@ -226,6 +226,10 @@ pub fn read(sources: Sources, mut problems: Vec<Message>) -> Manifests {
         ..
     } = r;
     problems.extend(more);
+    // By file and place, as diagnostics are.
+    let mut notes = notes;
+    notes.sort_by_key(|m| (m.span.file, m.span.start));
+    problems.sort_by_key(|m| (m.span.file, m.span.start));
     Manifests {
         sources,
         model,
