@@ -856,18 +856,30 @@ fn run_matrix_manifests(
     if read.sources.is_empty() {
         return io_failure(format!("{}: no .yaml or .yml files found", dir.display()));
     }
+    // Messages quote the input: control characters are shown escaped.
+    let printable = |text: &str| -> String {
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    };
     for note in &read.notes {
         eprintln!(
             "note: {}: {}",
-            manifest_place(&read.sources, note.span),
-            note.message
+            printable(&manifest_place(&read.sources, note.span)),
+            printable(&note.message)
         );
     }
     for problem in &read.problems {
         eprintln!(
             "error: {}: {}",
-            manifest_place(&read.sources, problem.span),
-            problem.message
+            printable(&manifest_place(&read.sources, problem.span)),
+            printable(&problem.message)
         );
     }
     if !read.problems.is_empty() {

@@ -601,6 +601,9 @@ fn malformed_documents_are_problems_with_their_line() {
         (np("podSelector: {}\ningress:\n  - ports:\n      - {port: http, endPort: 80}"), "x.yaml:10: `endPort` needs a numbered `port`, not a port name"),
         (np("podSelector: {}\ningress:\n  - ports:\n      - {protocol: ICMP}"), "x.yaml:10: `protocol` must be TCP, UDP or SCTP"),
         (np("policyTypes: [Ingress]"), "x.yaml:7: `spec.podSelector` is missing"),
+        ("apiVersion: v1\nkind: Pod\nmetadata: {name: Web_1}\n".into(), "x.yaml:3: `Web_1` is not a valid Pod name"),
+        ("apiVersion: v1\nkind: Namespace\nmetadata: {name: a.b}\n".into(), "x.yaml:3: `a.b` is not a valid Namespace name"),
+        ("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: \"\\e[31m\"}\n".into(), "x.yaml:3: `\\u{1b}[31m` is not a valid namespace name"),
         (np("podSelector: {}\npolicyTypes: [Both]"), "x.yaml:8: a policy type is `Ingress` or `Egress`"),
         (np("podSelector: {}\ningres: []"), "x.yaml:8: unknown field `ingres` in a NetworkPolicy spec"),
         (

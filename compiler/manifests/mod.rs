@@ -491,7 +491,11 @@ impl Reader<'_> {
             };
             self.note(
                 kind.span,
-                format!("skipped {} {}{why}", kind.value, api.value),
+                format!(
+                    "skipped {} {}{why}",
+                    kind.value.escape_debug(),
+                    api.value.escape_debug()
+                ),
             );
             return Ok(());
         }
@@ -499,6 +503,22 @@ impl Reader<'_> {
             return Err(self.problem(doc, format!("{} has no `metadata`", kind.value)));
         };
         let name = self.string(meta, "name", "`metadata.name`")?;
+        let label_only = kind.value == "Namespace";
+        if !is_dns_name(&name.value, label_only) {
+            return Err(self.problem_at(
+                name.span,
+                format!(
+                    "`{}` is not a valid {} name ({})",
+                    name.value.escape_debug(),
+                    kind.value,
+                    if label_only {
+                        "at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit"
+                    } else {
+                        "at most 253 lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit"
+                    }
+                ),
+            ));
+        }
         match kind.value.as_str() {
             "Namespace" => self.namespace(meta, name),
             "NetworkPolicy" => {
@@ -518,9 +538,17 @@ impl Reader<'_> {
     }
 
     fn object_namespace(&mut self, meta: &Node) -> Res<Spanned<String>> {
-        Ok(self
-            .opt_string(meta, "namespace", "`metadata.namespace`")?
-            .unwrap_or_else(|| Spanned::new("default".to_string(), self.span(meta))))
+        match self.opt_string(meta, "namespace", "`metadata.namespace`")? {
+            Some(ns) if !is_dns_name(&ns.value, true) => Err(self.problem_at(
+                ns.span,
+                format!(
+                    "`{}` is not a valid namespace name (at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit)",
+                    ns.value.escape_debug()
+                ),
+            )),
+            Some(ns) => Ok(ns),
+            None => Ok(Spanned::new("default".to_string(), self.span(meta))),
+        }
     }
 
     fn namespace(&mut self, meta: &Node, name: Spanned<String>) -> Res<()> {
@@ -1253,6 +1281,19 @@ fn value_text(n: &Node) -> String {
         Value::Str(s) => format!("`{s}`"),
         _ => n.describe(),
     }
+}
+
+/// A DNS-1123 label (`label_only`: namespaces) or subdomain (other objects), as
+/// Kubernetes requires for names.
+fn is_dns_name(s: &str, label_only: bool) -> bool {
+    let max = if label_only { 63 } else { 253 };
+    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    !s.is_empty()
+        && s.len() <= max
+        && s.bytes()
+            .all(|b| alnum(b) || b == b'-' || (!label_only && b == b'.'))
+        && s.bytes().next().is_some_and(alnum)
+        && s.bytes().last().is_some_and(alnum)
 }
 
 /// An IANA service name as Kubernetes accepts it for a port name.
