@@ -121,7 +121,7 @@ enum Command {
     /// The connectivity matrix of a cluster's workloads, or of a folder of
     /// Kubernetes manifests
     #[command(
-        after_help = "Example:\n  trellis matrix examples/multi-tier --cluster retail --namespace store\n  trellis matrix examples/multi-tier --cluster retail --port 5432/TCP --format csv\n  trellis matrix --manifests tests/manifests/shop --format json"
+        after_help = "Example:\n  trellis matrix examples/multi-tier --cluster retail --namespace store\n  trellis matrix examples/multi-tier --cluster retail --port 5432/TCP --format csv\n  trellis matrix --manifests ./deploy --namespace shop --format json"
     )]
     Matrix {
         /// A project folder or a single .kdl file
