@@ -3,7 +3,10 @@
 //! - `parse`, `compile` (parse, lower, check, allocate, emit) on the peers' job
 //!   (`../shared/bench/peers/README.md`: per service a Deployment, a LoadBalancer
 //!   Service with a pinned address and a NetworkPolicy) at 1,000 services;
-//! - `matrix`: the reachability matrix of 1,000 workloads and 1,000 policies.
+//! - `matrix`: the reachability matrix of 1,000 workloads and 1,000 policies;
+//! - `manifests`: the same scale as a folder of Kubernetes YAML (`trellis matrix
+//!   --manifests`): reading the YAML, the engine and every cell, external ranges
+//!   included.
 //!
 //! Each generated project is compiled once before timing and must have no errors,
 //! so a benchmark never measures a project that stopped early. `cargo bench -- --test`
@@ -189,5 +192,120 @@ fn reachability(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, peers, reachability);
+/// The shape of `matrix_project` as Kubernetes YAML, in files of 100 documents:
+/// 10 Namespaces, `workloads` Deployments and as many NetworkPolicies, each
+/// admitting on its workload's named port the next tier of its own namespace
+/// (`matchExpressions`); every 100th also admits an ipBlock with an exception.
+fn manifests_folder(workloads: usize) -> Sources {
+    let mut sources = Sources::new();
+    let mut text = String::new();
+    for ns in 0..10 {
+        let _ = write!(
+            text,
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns-{ns}\n  labels:\n    team: t{ns}\n---\n"
+        );
+    }
+    sources.add("namespaces.yaml", text);
+    for chunk in (0..workloads).collect::<Vec<_>>().chunks(50) {
+        let mut text = String::new();
+        for &i in chunk {
+            let ns = i % 10;
+            let tier = (i / 10) % 4;
+            let _ = write!(
+                text,
+                r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: w-{i}
+  namespace: ns-{ns}
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: w-{i}
+  template:
+    metadata:
+      labels:
+        app: w-{i}
+        tier: t{tier}
+    spec:
+      containers:
+        - name: w
+          image: registry.local/w:1.0.0
+          ports:
+            - name: http
+              containerPort: {port}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: w-{i}-in
+  namespace: ns-{ns}
+spec:
+  podSelector:
+    matchLabels:
+      app: w-{i}
+  policyTypes: [Ingress]
+  ingress:
+    - from:
+        - podSelector:
+            matchExpressions:
+              - key: tier
+                operator: In
+                values: [t{next}]
+{block}      ports:
+        - port: http
+---
+"#,
+                port = 8000 + i % 7,
+                next = (tier + 1) % 4,
+                block = if i % 100 == 0 {
+                    format!(
+                        "        - ipBlock:\n            cidr: 10.{k}.0.0/16\n            except: [10.{k}.1.0/24]\n",
+                        k = i / 100
+                    )
+                } else {
+                    String::new()
+                },
+            );
+        }
+        sources.add(format!("apps-{:04}.yaml", chunk[0]), text);
+    }
+    sources
+}
+
+/// Reads a manifest folder and computes every cell of its matrix.
+fn manifests_matrix(sources: &Sources) -> (usize, usize) {
+    let read = trellis::manifests::read(sources.clone(), Vec::new());
+    assert!(read.problems.is_empty(), "{:?}", read.problems.first());
+    let cluster = read.cluster().expect("cluster");
+    let engine = Engine::new(&read.model, None, cluster);
+    let m = trellis::manifests::matrix::matrix(&engine, &read.model, None, None);
+    let allowed = m
+        .cells
+        .iter()
+        .flatten()
+        .filter(|c| **c == trellis::reach::Cell::Allow)
+        .count();
+    (m.parties.len(), allowed)
+}
+
+fn manifests(c: &mut Criterion) {
+    let sources = manifests_folder(1_000);
+    let (parties, allowed) = manifests_matrix(&sources);
+    // 1,000 workloads and 11 external ranges: each block without its exception, and
+    // the rest of the address space (the exceptions behave like it).
+    assert_eq!(parties, 1_011);
+    // Pod to pod as in `matrix`; every workload reaches every range (no egress
+    // policy); each range of a block reaches its workload; ranges to ranges: `-`.
+    assert_eq!(allowed, 1_000 * 25 + 1_000 * 11 + 10);
+    let mut group = c.benchmark_group("manifests-1000x1000");
+    group.sample_size(10);
+    group.bench_function("read+engine+cells", |b| {
+        b.iter(|| black_box(manifests_matrix(&sources)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, peers, reachability, manifests);
 criterion_main!(benches);

@@ -35,6 +35,7 @@ pub mod graph_svg;
 pub mod load;
 pub mod lock;
 pub mod lower;
+pub mod manifests;
 pub mod model;
 pub mod output;
 pub mod parse;

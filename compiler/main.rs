@@ -121,15 +121,25 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
-    /// The connectivity matrix of a cluster's workloads
+    /// The connectivity matrix of a cluster's workloads, or of a folder of
+    /// Kubernetes manifests
     #[command(
-        after_help = "Example:\n  trellis matrix examples/multi-tier --cluster retail --namespace store\n  trellis matrix examples/multi-tier --cluster retail --port 5432/TCP --format csv"
+        after_help = "Example:\n  trellis matrix examples/multi-tier --cluster retail --namespace store\n  trellis matrix examples/multi-tier --cluster retail --port 5432/TCP --format csv\n  trellis matrix --manifests ./deploy --namespace shop --format json"
     )]
     Matrix {
         /// A project folder or a single .kdl file
-        path: PathBuf,
-        #[arg(long)]
-        cluster: String,
+        #[arg(required_unless_present = "manifests", conflicts_with = "manifests")]
+        path: Option<PathBuf>,
+        #[arg(
+            long,
+            required_unless_present = "manifests",
+            conflicts_with = "manifests"
+        )]
+        cluster: Option<String>,
+        /// Instead of a project: a folder of Kubernetes YAML (Namespaces, Pods,
+        /// Deployments, StatefulSets, DaemonSets, ReplicaSets, NetworkPolicies)
+        #[arg(long, value_name = "DIR")]
+        manifests: Option<PathBuf>,
         /// Only the workloads of this namespace
         #[arg(long)]
         namespace: Option<String>,
@@ -216,16 +226,23 @@ fn run(cli: Cli) -> u8 {
         Command::Matrix {
             path,
             cluster,
+            manifests,
             namespace,
             port,
             format,
-        } => run_matrix(
-            &path,
-            &cluster,
-            namespace.as_deref(),
-            port.as_deref(),
-            format,
-        ),
+        } => match (manifests, path, cluster) {
+            (Some(dir), _, _) => {
+                run_matrix_manifests(&dir, namespace.as_deref(), port.as_deref(), format)
+            }
+            (None, Some(path), Some(cluster)) => run_matrix(
+                &path,
+                &cluster,
+                namespace.as_deref(),
+                port.as_deref(),
+                format,
+            ),
+            _ => io_failure("matrix needs PATH and --cluster, or --manifests DIR"),
+        },
         Command::Graph {
             path,
             cluster,
@@ -785,14 +802,43 @@ fn run_matrix(
                 .collect()
         })
         .collect();
+    let what = match port {
+        Some((p, proto)) => format!("port {p}/{}", proto.as_str()),
+        None => "every port the destination declares".to_string(),
+    };
+    let legend = format!("yes: allowed, no: denied, some: only some ports, -: the destination declares no port ({what})");
+    print_matrix(
+        format,
+        serde_json::json!({"cluster": cluster}),
+        &names,
+        &rows,
+        &legend,
+    );
+    0
+}
+
+/// Prints a matrix: `head` holds the JSON fields before `workloads` and `matrix`
+/// (and may hold more after them); `legend` ends the text form.
+fn print_matrix(
+    format: MatrixFormat,
+    head: serde_json::Value,
+    names: &[String],
+    rows: &[Vec<&'static str>],
+    legend: &str,
+) {
     match format {
         MatrixFormat::Json => {
-            let doc = serde_json::json!({"cluster": cluster, "workloads": names, "matrix": rows});
+            let mut doc = head;
+            if let Some(map) = doc.as_object_mut() {
+                map.insert("workloads".into(), serde_json::json!(names));
+                map.insert("matrix".into(), serde_json::json!(rows));
+            }
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         MatrixFormat::Csv => {
+            let names: Vec<String> = names.iter().map(|n| csv_field(n)).collect();
             println!("from\\to,{}", names.join(","));
-            for (name, row) in names.iter().zip(&rows) {
+            for (name, row) in names.iter().zip(rows) {
                 println!("{name},{}", row.join(","));
             }
         }
@@ -800,7 +846,7 @@ fn run_matrix(
             let width = names
                 .iter()
                 .enumerate()
-                .map(|(i, n)| format!("[{}] {n}", i + 1).len())
+                .map(|(i, n)| format!("[{}] {n}", i + 1).chars().count())
                 .max()
                 .unwrap_or(4)
                 .max(9);
@@ -809,7 +855,7 @@ fn run_matrix(
                 print!(" {:>7}", format!("[{}]", i + 1));
             }
             println!();
-            for (i, (name, row)) in names.iter().zip(&rows).enumerate() {
+            for (i, (name, row)) in names.iter().zip(rows).enumerate() {
                 print!("{:width$}", format!("[{}] {name}", i + 1));
                 for c in row {
                     let mark = match *c {
@@ -822,12 +868,119 @@ fn run_matrix(
                 }
                 println!();
             }
-            let what = match port {
-                Some((p, proto)) => format!("port {p}/{}", proto.as_str()),
-                None => "every port the destination declares".to_string(),
-            };
-            println!("yes: allowed, no: denied, some: only some ports, -: the destination declares no port ({what})");
+            println!("{legend}");
         }
     }
+}
+
+/// A CSV field, quoted when it holds a comma, a quote or a line break.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+/// `path:line:col` of a span of a manifest folder.
+fn manifest_place(sources: &Sources, span: trellis::source::Span) -> String {
+    match sources.get(span.file) {
+        Some(f) => {
+            let (line, col) = f.line_col(span.start as usize);
+            format!("{}:{line}:{col}", f.path)
+        }
+        None => "?".to_string(),
+    }
+}
+
+/// `trellis matrix --manifests DIR`: notes and problems on stderr (problems: exit 1,
+/// no matrix), then the matrix of the folder's workloads and external ranges.
+fn run_matrix_manifests(
+    dir: &Path,
+    namespace: Option<&str>,
+    port: Option<&str>,
+    format: MatrixFormat,
+) -> u8 {
+    use trellis::manifests::{self, matrix::Party};
+    let port = match port.map(parse_port) {
+        Some(None) => return io_failure("--port takes PORT or PORT/PROTOCOL"),
+        Some(Some(p)) => Some(p),
+        None => None,
+    };
+    let read = match manifests::read_dir(dir) {
+        Ok(m) => m,
+        Err(e) => return io_failure(e),
+    };
+    if read.sources.is_empty() {
+        return io_failure(format!("{}: no .yaml or .yml files found", dir.display()));
+    }
+    // Messages quote the input: control characters are shown escaped.
+    let printable = |text: &str| -> String {
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    };
+    for note in &read.notes {
+        eprintln!(
+            "note: {}: {}",
+            printable(&manifest_place(&read.sources, note.span)),
+            printable(&note.message)
+        );
+    }
+    for problem in &read.problems {
+        eprintln!(
+            "error: {}: {}",
+            printable(&manifest_place(&read.sources, problem.span)),
+            printable(&problem.message)
+        );
+    }
+    if !read.problems.is_empty() {
+        eprintln!(
+            "error: {} problem(s) in the manifests; no matrix",
+            read.problems.len()
+        );
+        return 1;
+    }
+    let Some(cluster) = read.cluster() else {
+        return io_failure("internal: the manifests have no cluster");
+    };
+    let engine = trellis::reach::Engine::new(&read.model, None, cluster);
+    let m = manifests::matrix::matrix(&engine, &read.model, namespace, port);
+    let names: Vec<String> = m.parties.iter().map(Party::label).collect();
+    let rows: Vec<Vec<&'static str>> = m
+        .cells
+        .iter()
+        .map(|r| r.iter().map(|c| c.as_str()).collect())
+        .collect();
+    let external: Vec<serde_json::Value> = m
+        .parties
+        .iter()
+        .filter_map(|p| match p {
+            Party::External(r) => Some(serde_json::json!({
+                "label": r.label,
+                "ranges": r.intervals.iter().map(|(a, b)| format!("{a}-{b}")).collect::<Vec<_>>(),
+            })),
+            Party::Workload(_) => None,
+        })
+        .collect();
+    let what = match port {
+        Some((p, proto)) => format!("port {p}/{}", proto.as_str()),
+        None => "every port the destination declares; every port to an external range".to_string(),
+    };
+    let legend =
+        format!("yes: allowed, no: denied, some: only some ports, -: no port to check ({what})");
+    print_matrix(
+        format,
+        serde_json::json!({"manifests": dir.to_string_lossy().replace('\\', "/"), "external": external}),
+        &names,
+        &rows,
+        &legend,
+    );
     0
 }

@@ -19,6 +19,10 @@
 //! `db`: `api → db:5432` is allowed (ingress rule of `db-from-api`; `api`'s egress is
 //! not isolated), `web → db:5432` is denied (`db` is isolated and no allow matches).
 //!
+//! Selectors are full Kubernetes label selectors (`Labels::selects`): the trellis
+//! language gives equality only, manifests (`crate::manifests`) also give
+//! `matchExpressions`.
+//!
 //! Invariant: pure; reads only the model and the allocation.
 
 use std::collections::HashMap;
@@ -432,21 +436,19 @@ impl<'m> Engine<'m> {
         if declared.is_none() && !BUILTIN_NAMESPACES.contains(&namespace) {
             return false;
         }
-        selector.items.iter().all(|l| {
-            if l.key.value == "kubernetes.io/metadata.name" {
-                return l.value.value == namespace;
+        // Every namespace carries its name as `kubernetes.io/metadata.name`.
+        selector.selects(|key| {
+            if key == "kubernetes.io/metadata.name" {
+                return Some(namespace);
             }
-            declared.and_then(|d| d.get(&l.key.value)) == Some(l.value.value.as_str())
+            declared.and_then(|d| d.get(key))
         })
     }
 }
 
-/// True when `labels` has every key=value of `selector`.
+/// True when `selector` (labels and set-based requirements) selects `labels`.
 fn labels_include(labels: &Labels, selector: &Labels) -> bool {
-    selector
-        .items
-        .iter()
-        .all(|s| labels.get(&s.key.value) == Some(s.value.value.as_str()))
+    crate::model::index::selects(selector, labels)
 }
 
 /// Whether `policy` applies to the pods of `w` (its direction aside).

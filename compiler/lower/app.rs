@@ -48,6 +48,7 @@ pub(crate) fn lower_workload(lx: &mut Lowerer<'_>, item: &Item) {
                 key: Spanned::new("app".to_string(), name.span),
                 value: name.clone(),
             }],
+            expressions: Vec::new(),
             span: Some(name.span),
         },
     };

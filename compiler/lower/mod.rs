@@ -164,6 +164,7 @@ pub(crate) fn labels_of(item: &Item) -> Labels {
     }
     Labels {
         items: sorted.into_values().collect(),
+        expressions: Vec::new(),
         span: Some(item.name_span),
     }
 }

@@ -5,15 +5,15 @@ use std::collections::HashMap;
 
 use super::{Labels, Model, Service, Workload};
 
-/// True when `labels` has every key=value of `selector`.
+/// True when `selector` selects `labels` (see `Labels::selects`).
 pub fn selects(selector: &Labels, labels: &Labels) -> bool {
-    selector
-        .items
-        .iter()
-        .all(|s| labels.get(&s.key.value) == Some(s.value.value.as_str()))
+    selector.selects(|k| labels.get(k))
 }
 
-/// Workloads by (cluster, namespace, label key, label value).
+/// Workloads by (cluster, namespace, label key, label value). The lookups bucket by
+/// a selector's first `key=value`; they serve the checks of trellis projects, whose
+/// selectors have no set-based requirements (those come only from manifests, which
+/// the engine matches with `selects`).
 pub struct WorkloadIndex<'m> {
     by_label: HashMap<(&'m str, &'m str, &'m str, &'m str), Vec<&'m Workload>>,
     /// Workloads by (cluster, label key, label value), for the other-namespace hint.

@@ -241,10 +241,17 @@ pub struct Label {
     pub value: Spanned<String>,
 }
 
-/// Labels sorted by key; keys are unique.
+/// Labels sorted by key; keys are unique. As a selector (a policy's `pods`, a
+/// peer's `pods` / `namespaces`) it is a Kubernetes LabelSelector: every `items`
+/// label (`matchLabels`) AND every `expressions` requirement (`matchExpressions`);
+/// empty selects everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Labels {
     pub items: Vec<Label>,
+    /// Set-based requirements, for selectors read from Kubernetes manifests
+    /// (`trellis matrix --manifests`). The trellis language lowers to equality
+    /// only, so this is empty for every selector of a trellis project.
+    pub expressions: Vec<LabelRequirement>,
     /// The `labels` / `select` / `pods` node; the declaration when defaulted.
     pub span: Option<Span>,
 }
@@ -255,6 +262,61 @@ impl Labels {
             .iter()
             .find(|l| l.key.value == key)
             .map(|l| l.value.value.as_str())
+    }
+
+    /// Whether this selector selects the labels `get` looks up: every
+    /// `key=value` is present, and every requirement holds.
+    pub fn selects<'a>(&self, get: impl Fn(&str) -> Option<&'a str>) -> bool {
+        self.items
+            .iter()
+            .all(|s| get(&s.key.value) == Some(s.value.value.as_str()))
+            && self.expressions.iter().all(|r| r.holds(get(&r.key.value)))
+    }
+}
+
+/// The operator of a set-based label requirement (`matchExpressions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SelectorOp {
+    In,
+    NotIn,
+    Exists,
+    DoesNotExist,
+}
+
+impl SelectorOp {
+    /// The operator as Kubernetes writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SelectorOp::In => "In",
+            SelectorOp::NotIn => "NotIn",
+            SelectorOp::Exists => "Exists",
+            SelectorOp::DoesNotExist => "DoesNotExist",
+        }
+    }
+}
+
+/// One `matchExpressions` entry: `key`, operator, values (empty for `Exists` and
+/// `DoesNotExist`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelRequirement {
+    pub span: Span,
+    pub key: Spanned<String>,
+    pub op: SelectorOp,
+    pub values: Vec<String>,
+}
+
+impl LabelRequirement {
+    /// Whether the requirement holds for a label whose value is `value` (`None`:
+    /// the label is absent). `NotIn` and `DoesNotExist` hold for an absent label.
+    pub fn holds(&self, value: Option<&str>) -> bool {
+        match (self.op, value) {
+            (SelectorOp::In, Some(v)) => self.values.iter().any(|x| x == v),
+            (SelectorOp::In, None) => false,
+            (SelectorOp::NotIn, Some(v)) => !self.values.iter().any(|x| x == v),
+            (SelectorOp::NotIn, None) => true,
+            (SelectorOp::Exists, v) => v.is_some(),
+            (SelectorOp::DoesNotExist, v) => v.is_none(),
+        }
     }
 }
 
