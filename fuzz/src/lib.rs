@@ -677,8 +677,8 @@ impl<'a, 'b> Generator<'a, 'b> {
         let mut ports = Vec::new();
         match self.u.int_in_range(0..=2u8)? {
             0 => {}
-            1 if !global => match self.workload_ref(&c, Some(&n))? {
-                Some(i) => {
+            1 if !global => {
+                if let Some(i) = self.workload_ref(&c, Some(&n))? {
                     let (w, p) = self
                         .workloads
                         .get(i)
@@ -687,8 +687,7 @@ impl<'a, 'b> Generator<'a, 'b> {
                     ports = p;
                     let _ = writeln!(body, "    workloads {}", q(&w));
                 }
-                None => {}
-            },
+            }
             _ => {
                 let labels = self.labels()?;
                 let _ = writeln!(body, "    pods{labels}");
