@@ -1,8 +1,9 @@
 //! Benchmarks of the pipeline on generated projects (`cargo bench`).
 //!
-//! - `parse`, `compile` (parse, lower, check, allocate, emit) on the peers' job
-//!   (`../shared/bench/peers/README.md`: per service a Deployment, a LoadBalancer
-//!   Service with a pinned address and a NetworkPolicy) at 1,000 services;
+//! - `parse`, `lower`, `check`, `allocate`, `emit` and the whole `compile` on the
+//!   peers' job (`../shared/bench/peers/README.md`: per service a Deployment, a
+//!   LoadBalancer Service with a pinned address and a NetworkPolicy) at 1,000 and
+//!   10,000 services (10,000 only under `cargo bench`);
 //! - `matrix`: the reachability matrix of 1,000 workloads and 1,000 policies;
 //! - `manifests`: the same scale as a folder of Kubernetes YAML (`trellis matrix
 //!   --manifests`): reading the YAML, the engine and every cell, external ranges
@@ -25,41 +26,50 @@ use trellis::{compile, Compilation, Options};
 /// Services per generated file, as a team would split a large project.
 const PER_FILE: usize = 250;
 
-/// The peers' job: `n` services in one cluster (n ≤ 2,700: each LoadBalancer port
-/// takes a NodePort, and a cluster has 2,768).
+/// Services per cluster: each LoadBalancer port takes a NodePort, and a cluster has
+/// 2,768; larger projects get more clusters, each on its own network.
+const PER_CLUSTER: usize = 2_000;
+
+/// The peers' job: `n` services, in clusters of at most [`PER_CLUSTER`].
 fn peers_project(n: usize) -> Sources {
     let mut sources = Sources::new();
-    sources.add(
-        "infra.kdl",
-        r#"network "corp" {
+    let clusters = n.div_ceil(PER_CLUSTER).max(1);
+    let mut infra = String::new();
+    for k in 0..clusters {
+        let _ = write!(
+            infra,
+            r#"network "corp{k}" {{
     switch "External"
-    prefix "10.0.0.0/16"
-    gateway "10.0.255.1"
-    dns "10.0.255.2"
-    node-ips "10.0.128.0" "10.0.129.255"
-    vips "10.0.0.1" "10.0.63.254"
-}
-cluster "bench" { network "corp"; control-plane count=3; node-pool "linux" count=10; }
-namespace "apps" cluster="bench"
-"#,
-    );
+    prefix "10.{k}.0.0/16"
+    gateway "10.{k}.255.1"
+    dns "10.{k}.255.2"
+    node-ips "10.{k}.128.0" "10.{k}.129.255"
+    vips "10.{k}.0.1" "10.{k}.63.254"
+}}
+cluster "bench{k}" {{ network "corp{k}"; control-plane count=3; node-pool "linux" count=10; }}
+namespace "apps" cluster="bench{k}"
+"#
+        );
+    }
+    sources.add("infra.kdl", infra);
     for (f, chunk) in (0..n).collect::<Vec<_>>().chunks(PER_FILE).enumerate() {
         let mut text = String::new();
         for &i in chunk {
+            let (k, j) = (i / PER_CLUSTER, i % PER_CLUSTER);
             let _ = write!(
                 text,
-                r#"workload "svc-{i}" cluster="bench" namespace="apps" {{
+                r#"workload "svc-{i}" cluster="bench{k}" namespace="apps" {{
     image "registry.local/svc-{i}:1.0.0"
     replicas 2
     port "http" 8080
 }}
-service "svc-{i}" cluster="bench" namespace="apps" {{
+service "svc-{i}" cluster="bench{k}" namespace="apps" {{
     type "LoadBalancer"
-    address "10.0.{}.{}"
+    address "10.{k}.{}.{}"
     select app="svc-{i}"
     port {} target="http"
 }}
-policy "svc-{i}-allow-frontend" cluster="bench" namespace="apps" {{
+policy "svc-{i}-allow-frontend" cluster="bench{k}" namespace="apps" {{
     pods app="svc-{i}"
     allow ingress {{
         from {{ pods tier="frontend" }}
@@ -67,12 +77,12 @@ policy "svc-{i}-allow-frontend" cluster="bench" namespace="apps" {{
     }}
 }}
 "#,
-                (i + 1) / 256,
-                (i + 1) % 256,
-                1024 + i,
+                (j + 1) / 256,
+                (j + 1) % 256,
+                1024 + j,
             );
         }
-        sources.add(format!("svc-{f:02}.kdl"), text);
+        sources.add(format!("svc-{f:03}.kdl"), text);
     }
     sources
 }
@@ -159,23 +169,61 @@ fn matrix(c: &Compilation) -> usize {
     allowed
 }
 
+/// Each stage of the pipeline on the peers' job, and the whole compilation. 10,000
+/// services only under `cargo bench` (in the test suite's single pass, a debug build,
+/// 1,000 are enough to prove the generated project is clean).
 fn peers(c: &mut Criterion) {
-    let sources = peers_project(1_000);
-    let compiled = compile_clean(&sources);
-    assert_eq!(compiled.model.services.len(), 1_000);
-    assert!(!compiled.artifacts.is_empty());
-    let mut group = c.benchmark_group("peers-1000");
-    group.sample_size(10);
-    group.bench_function("parse", |b| {
-        b.iter(|| {
-            let mut diags = Diagnostics::new();
-            black_box(trellis::parse::parse_all(&sources, &[], &mut diags))
-        })
-    });
-    group.bench_function("compile", |b| {
-        b.iter(|| black_box(compile(&sources, Diagnostics::new(), &Options::default())))
-    });
-    group.finish();
+    let bench_mode = std::env::args().any(|a| a == "--bench");
+    let sizes: &[usize] = if bench_mode {
+        &[1_000, 10_000]
+    } else {
+        &[1_000]
+    };
+    for &n in sizes {
+        let sources = peers_project(n);
+        let compiled = compile_clean(&sources);
+        assert_eq!(compiled.model.services.len(), n);
+        assert!(!compiled.artifacts.is_empty());
+        let mut diags = Diagnostics::new();
+        let parsed = trellis::parse::parse_all(&sources, &[], &mut diags);
+        let lock = trellis::lock::read_from(&sources, &mut diags);
+        let model = trellis::lower::lower(&parsed, &sources, &mut diags);
+        let alloc = compiled.allocation.as_ref().expect("allocated");
+        let mut group = c.benchmark_group(format!("peers-{n}"));
+        group.sample_size(10);
+        group.bench_function("parse", |b| {
+            b.iter(|| {
+                let mut diags = Diagnostics::new();
+                black_box(trellis::parse::parse_all(&sources, &[], &mut diags))
+            })
+        });
+        group.bench_function("lower", |b| {
+            b.iter(|| {
+                let mut diags = Diagnostics::new();
+                black_box(trellis::lower::lower(&parsed, &sources, &mut diags))
+            })
+        });
+        group.bench_function("check", |b| {
+            b.iter(|| {
+                let mut diags = Diagnostics::new();
+                trellis::check::check(&model, lock.as_ref(), &mut diags);
+                black_box(diags)
+            })
+        });
+        group.bench_function("allocate", |b| {
+            b.iter(|| {
+                let mut diags = Diagnostics::new();
+                black_box(trellis::alloc::allocate(&model, lock.as_ref(), &mut diags))
+            })
+        });
+        group.bench_function("emit", |b| {
+            b.iter(|| black_box(trellis::emit::emit_all(&model, alloc)))
+        });
+        group.bench_function("compile", |b| {
+            b.iter(|| black_box(compile(&sources, Diagnostics::new(), &Options::default())))
+        });
+        group.finish();
+    }
 }
 
 fn reachability(c: &mut Criterion) {

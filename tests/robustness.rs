@@ -95,6 +95,20 @@ fn huge_strings_are_refused() {
     );
     let d = compile_bytes(text.as_bytes());
     assert_eq!(codes(&d), ["TR0222"]);
+    // The report names the place instead of printing the 1 MB line.
+    let mut sources = Sources::new();
+    sources.add("input.kdl", text.clone());
+    let rendered = render_text(&d, &sources, TextStyle::plain());
+    assert!(rendered.len() < 1_000, "{} bytes", rendered.len());
+    assert!(
+        rendered.contains("at input.kdl:1:25: too long (the line is too long to show)"),
+        "{rendered}"
+    );
+    // A short line around the same value is still shown with its caret.
+    let short = "network \"corp\" {\n    switch \"".to_string() + &"x".repeat(1100) + "\"\n}\n";
+    let (sources, compilation) = trellis::compile_str("input.kdl", &short);
+    let rendered = render_text(&compilation.diagnostics, &sources, TextStyle::plain());
+    assert!(rendered.contains("╰── too long"), "{rendered}");
 }
 
 #[test]

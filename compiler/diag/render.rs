@@ -118,6 +118,24 @@ struct Report<'a> {
     source: FileSource<'a>,
     labels: Vec<LabeledSpan>,
     others: Vec<RelatedReport<'a>>,
+    /// Where the spans are whose lines are too long to show (see [`SNIPPET_LIMIT`]).
+    not_shown: Vec<String>,
+}
+
+/// The most bytes of source a snippet shows: a span on longer lines (a 1 MB string,
+/// say) is given as `path:line:col` instead of being printed whole.
+const SNIPPET_LIMIT: usize = 2_000;
+
+/// Whether the lines `span` covers are short enough to show.
+fn fits_snippet(span: Span, sources: &Sources) -> bool {
+    let Some(file) = sources.get(span.file) else {
+        return true;
+    };
+    let first = file.line_index(span.start as usize);
+    let last = file.line_index(span.end as usize);
+    let start = file.line_start(first).unwrap_or(0);
+    let end = file.line_start(last + 1).unwrap_or(file.text.len());
+    end.saturating_sub(start) <= SNIPPET_LIMIT
 }
 
 /// A file as miette reads it, without copying its text, and reading only the lines
@@ -164,14 +182,31 @@ impl<'a> Report<'a> {
     fn new(diag: &'a Diagnostic, sources: &'a Sources) -> Report<'a> {
         let primary = sources.clamp(diag.span);
         let label = (!diag.label.is_empty()).then(|| diag.label.clone());
-        let mut labels = vec![LabeledSpan::new_primary_with_span(
-            label,
-            miette_span(primary),
-        )];
+        let mut labels = Vec::new();
+        let mut not_shown = Vec::new();
+        let where_ = |span: Span| {
+            let (path, line, col) = position(span, sources);
+            format!("{path}:{line}:{col}")
+        };
+        if fits_snippet(primary, sources) {
+            labels.push(LabeledSpan::new_primary_with_span(
+                label,
+                miette_span(primary),
+            ));
+        } else {
+            let what = if diag.label.is_empty() {
+                "here"
+            } else {
+                diag.label.as_str()
+            };
+            not_shown.push(format!("{}: {what}", where_(primary)));
+        }
         let mut others = Vec::new();
         for rel in &diag.related {
             let span = sources.clamp(rel.span);
-            if span.file == diag.span.file {
+            if !fits_snippet(span, sources) {
+                not_shown.push(format!("{}: {}", where_(span), rel.message));
+            } else if span.file == diag.span.file {
                 labels.push(LabeledSpan::new_with_span(
                     Some(rel.message.clone()),
                     miette_span(span),
@@ -191,6 +226,7 @@ impl<'a> Report<'a> {
             },
             labels,
             others,
+            not_shown,
         }
     }
 }
@@ -203,7 +239,11 @@ impl fmt::Debug for Report<'_> {
 
 impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.diag.message)
+        f.write_str(&self.diag.message)?;
+        for place in &self.not_shown {
+            write!(f, "\n  at {place} (the line is too long to show)")?;
+        }
+        Ok(())
     }
 }
 
