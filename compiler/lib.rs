@@ -54,6 +54,10 @@ use source::Sources;
 pub struct Options {
     /// Report warnings as errors.
     pub deny_warnings: bool,
+    /// Stop after the checks and the allocation: no artifacts. For `check` and
+    /// `plan`, which write nothing; emitters report no diagnostics, so the
+    /// diagnostics are the same.
+    pub skip_emit: bool,
 }
 
 /// The result of compiling a project.
@@ -93,7 +97,7 @@ pub fn compile(sources: &Sources, load_diags: Diagnostics, options: &Options) ->
         check::expect::check_expectations(&model, allocation.as_ref(), &mut diags);
     }
     let artifacts = match (&allocation, diags.has_errors()) {
-        (Some(alloc), false) => emit::emit_all(&model, alloc),
+        (Some(alloc), false) if !options.skip_emit => emit::emit_all(&model, alloc),
         _ => Vec::new(),
     };
     let mut diagnostics = diags.into_sorted();

@@ -290,6 +290,8 @@ fn run_check(args: &CheckArgs, output: Option<&Path>) -> u8 {
     };
     let options = trellis::Options {
         deny_warnings: args.deny_warnings,
+        // `check` writes nothing; `build` (with an output folder) needs the files.
+        skip_emit: output.is_none(),
     };
     let compilation = trellis::compile(&project.sources, project.diagnostics, &options);
     report(&compilation.diagnostics, &project.sources, args.format);
@@ -419,6 +421,7 @@ fn run_plan(args: &CheckArgs) -> u8 {
     };
     let options = trellis::Options {
         deny_warnings: args.deny_warnings,
+        skip_emit: true,
     };
     let compilation = trellis::compile(&project.sources, project.diagnostics, &options);
     report(&compilation.diagnostics, &project.sources, args.format);
@@ -496,7 +499,11 @@ fn run_report(path: &Path, output: Option<&Path>, deny_warnings: bool) -> u8 {
         Ok(p) => p,
         Err(code) => return code,
     };
-    let options = trellis::Options { deny_warnings };
+    let options = trellis::Options {
+        deny_warnings,
+        // The report shows the plan and the allocation, not the generated files.
+        skip_emit: true,
+    };
     let compilation = trellis::compile(&project.sources, project.diagnostics, &options);
     report(&compilation.diagnostics, &project.sources, Format::Text);
     let data =
@@ -602,10 +609,14 @@ fn run_explain(key: &str) -> u8 {
 /// Compiles a project for `reach` and `matrix`; prints its problems and fails on
 /// errors.
 fn compile_for_queries(path: &Path) -> Result<(load::Project, trellis::Compilation), u8> {
-    let project = load_project(path, &[])?;
-    let sources = project.sources.clone();
-    let diags = Diagnostics::new();
-    let compilation = trellis::compile(&sources, diags, &trellis::Options::default());
+    let mut project = load_project(path, &[])?;
+    // The loader's problems (an unreadable file) count as the compiler's.
+    let diags = std::mem::take(&mut project.diagnostics);
+    let options = trellis::Options {
+        skip_emit: true,
+        ..trellis::Options::default()
+    };
+    let compilation = trellis::compile(&project.sources, diags, &options);
     if compilation.has_errors() {
         report(&compilation.diagnostics, &project.sources, Format::Text);
         return Err(1);

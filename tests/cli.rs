@@ -599,3 +599,35 @@ fn graph_prints_dot_and_refuses_an_unknown_cluster() {
     let out = trellis(&["graph", &project, "--format", "png"], None);
     assert_eq!(code(&out), 2, "png is not a graph format");
 }
+
+/// The queries (`reach`, `matrix`, `graph`) and `report` see the loader's problems
+/// too: a file that is not UTF-8 is an error, not a silently missing file.
+#[test]
+fn queries_report_unreadable_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_sources("quickstart", dir.path());
+    std::fs::write(dir.path().join("broken.kdl"), b"network \"x\xff\" {}\n").expect("write");
+    let path = dir.path().to_str().expect("path");
+    for args in [
+        vec!["check", path],
+        vec!["matrix", path, "--cluster", "shop"],
+        vec!["graph", path],
+        vec![
+            "reach",
+            path,
+            "--cluster",
+            "shop",
+            "--from",
+            "shop/web",
+            "--to",
+            "shop/web",
+            "--port",
+            "8080",
+        ],
+    ] {
+        let out = trellis(&args, None);
+        assert_eq!(code(&out), 1, "{args:?}: {}", text(&out.stdout));
+        let all = text(&out.stdout) + &text(&out.stderr);
+        assert!(all.contains("TR0102"), "{args:?}: {all}");
+    }
+}
