@@ -34,6 +34,7 @@ pub mod graph;
 pub mod load;
 pub mod lock;
 pub mod lower;
+pub mod lsp;
 pub mod model;
 pub mod output;
 pub mod parse;
@@ -80,8 +81,21 @@ pub fn compile(sources: &Sources, load_diags: Diagnostics, options: &Options) ->
     let skip: Vec<source::FileId> = load_diags.iter().map(|d| d.span.file).collect();
     let mut diags = load_diags;
     let parsed = parse::parse_all(sources, &skip, &mut diags);
+    compile_parsed(sources, &parsed, diags, options, true)
+}
+
+/// The rest of `compile` once the files are parsed: `diags` holds the loader's and
+/// the parser's diagnostics. Without `emit` no artifacts are generated (the language
+/// server needs only the diagnostics, the model and the allocation).
+pub fn compile_parsed(
+    sources: &Sources,
+    parsed: &[parse::ParsedFile],
+    mut diags: Diagnostics,
+    options: &Options,
+    emit: bool,
+) -> Compilation {
     let lock = lock::read_from(sources, &mut diags);
-    let model = lower::lower(&parsed, sources, &mut diags);
+    let model = lower::lower(parsed, sources, &mut diags);
     check::check(&model, lock.as_ref(), &mut diags);
     let allocation =
         (!diags.has_errors()).then(|| alloc::allocate(&model, lock.as_ref(), &mut diags));
@@ -90,7 +104,7 @@ pub fn compile(sources: &Sources, load_diags: Diagnostics, options: &Options) ->
         check::expect::check_expectations(&model, allocation.as_ref(), &mut diags);
     }
     let artifacts = match (&allocation, diags.has_errors()) {
-        (Some(alloc), false) => emit::emit_all(&model, alloc),
+        (Some(alloc), false) if emit => emit::emit_all(&model, alloc),
         _ => Vec::new(),
     };
     let mut diagnostics = diags.into_sorted();

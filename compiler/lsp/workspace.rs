@@ -1,0 +1,293 @@
+//! The project the server serves: the files on disk under the workspace root, the
+//! editor's unsaved buffers over them, and the last compilation.
+//!
+//! Analysis is the compiler's own pipeline (`load`, `parse`, `compile_parsed`), with
+//! one addition: the parse of each file is cached, keyed by its path and exact text,
+//! so after an edit only the edited file is parsed again. Lowering, checking and
+//! allocation run over the whole project each time (they are a small part of the
+//! cost, see `docs/performance.md`); emitting is skipped, since the server needs only
+//! the diagnostics, the model and the allocation.
+//!
+//! Invariant: the diagnostics of an analysis are exactly those `trellis check` prints
+//! for the same texts: the same stages run on the same `Sources`, in the same order.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use kdl::KdlDocument;
+
+use super::position::LineIndex;
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::parse::{self, ParsedFile};
+use crate::source::{FileId, SourceKind, Sources};
+use crate::{compile_parsed, load, lock, Compilation, Options};
+
+/// A file as the loader read it from disk.
+#[derive(Debug)]
+struct DiskFile {
+    text: String,
+    kind: SourceKind,
+    /// The loader's diagnostics for it (not UTF-8, too large), spans in file 0.
+    diags: Vec<Diagnostic>,
+}
+
+/// The cached parse of one file's text.
+#[derive(Debug)]
+struct CachedParse {
+    text: String,
+    doc: Option<KdlDocument>,
+    /// The parser's diagnostics, spans in `file`.
+    diags: Vec<Diagnostic>,
+    file: FileId,
+    lines: LineIndex,
+}
+
+/// One analysis of the whole project.
+#[derive(Debug)]
+pub struct Analysis {
+    pub sources: Sources,
+    pub compilation: Compilation,
+    /// The line table of each file, by `FileId`.
+    pub lines: Vec<LineIndex>,
+}
+
+impl Analysis {
+    pub fn file_id(&self, path: &str) -> Option<FileId> {
+        self.sources
+            .iter()
+            .find(|(_, f)| f.path == path)
+            .map(|(id, _)| id)
+    }
+
+    pub fn lines(&self, file: FileId) -> Option<&LineIndex> {
+        self.lines.get(file.0 as usize)
+    }
+}
+
+#[derive(Debug)]
+pub struct Workspace {
+    pub root: PathBuf,
+    disk: BTreeMap<String, DiskFile>,
+    /// Unsaved editor buffers, by project path; they override `disk`.
+    overlays: BTreeMap<String, String>,
+    cache: HashMap<String, CachedParse>,
+    /// A message about the last failure to read the root, if any.
+    pub load_error: Option<String>,
+}
+
+impl Workspace {
+    pub fn new(root: PathBuf) -> Workspace {
+        let mut ws = Workspace {
+            root,
+            disk: BTreeMap::new(),
+            overlays: BTreeMap::new(),
+            cache: HashMap::new(),
+            load_error: None,
+        };
+        ws.reload_disk();
+        ws
+    }
+
+    /// Reads the project folder again, as `trellis check ROOT` does.
+    pub fn reload_disk(&mut self) {
+        self.disk.clear();
+        let project = match load::load(&self.root, &[]) {
+            Ok(p) => p,
+            Err(e) => {
+                self.load_error = Some(e.to_string());
+                return;
+            }
+        };
+        self.load_error = None;
+        let mut diags: HashMap<FileId, Vec<Diagnostic>> = HashMap::new();
+        for d in project.diagnostics.iter() {
+            diags.entry(d.span.file).or_default().push(d.clone());
+        }
+        for (id, file) in project.sources.iter() {
+            self.disk.insert(
+                file.path.clone(),
+                DiskFile {
+                    text: file.text.clone(),
+                    kind: file.kind,
+                    diags: diags
+                        .remove(&id)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|d| respan(d, id, FileId(0)))
+                        .collect(),
+                },
+            );
+        }
+    }
+
+    /// The project path (relative, `/`-separated) of a file, when it is a source of
+    /// this project: a `.kdl` file below the root, or the root's `trellis.lock`.
+    pub fn project_path(&self, path: &Path) -> Option<String> {
+        let rel = path.strip_prefix(&self.root).ok()?;
+        let parts: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let joined = parts.join("/");
+        if joined == lock::LOCK_FILE {
+            return Some(joined);
+        }
+        let hidden = parts
+            .iter()
+            .enumerate()
+            .any(|(i, p)| p.starts_with('.') || (p == "target" && i + 1 < parts.len()));
+        (joined.ends_with(".kdl") && !hidden).then_some(joined)
+    }
+
+    pub fn full_path(&self, project_path: &str) -> PathBuf {
+        self.root.join(project_path)
+    }
+
+    pub fn set_overlay(&mut self, path: String, text: String) {
+        self.overlays.insert(path, text);
+    }
+
+    pub fn overlay(&self, path: &str) -> Option<&String> {
+        self.overlays.get(path)
+    }
+
+    pub fn overlay_mut(&mut self, path: &str) -> Option<&mut String> {
+        self.overlays.get_mut(path)
+    }
+
+    pub fn remove_overlay(&mut self, path: &str) {
+        self.overlays.remove(path);
+    }
+
+    /// The current text of a project file: the editor's buffer, else the disk's.
+    pub fn text(&self, path: &str) -> Option<&str> {
+        self.overlays
+            .get(path)
+            .or_else(|| self.disk.get(path).map(|d| &d.text))
+            .map(String::as_str)
+    }
+
+    /// Compiles the project as it stands, parsing only the files whose text changed
+    /// since the last analysis.
+    pub fn analyze(&mut self) -> Analysis {
+        let mut sources = Sources::new();
+        let mut diags = Diagnostics::new();
+        let mut skip = Vec::new();
+        let mut kdl_paths: Vec<&String> = self
+            .disk
+            .iter()
+            .filter(|(_, d)| d.kind == SourceKind::Kdl)
+            .map(|(p, _)| p)
+            .chain(self.overlays.keys().filter(|p| *p != lock::LOCK_FILE))
+            .collect();
+        kdl_paths.sort();
+        kdl_paths.dedup();
+        for path in kdl_paths {
+            let disk = self.disk.get(path);
+            let (text, load_diags) = match (self.overlays.get(path), disk) {
+                (Some(text), _) => (text, &[][..]),
+                (None, Some(d)) => (&d.text, d.diags.as_slice()),
+                (None, None) => continue,
+            };
+            let id = sources.add(path.clone(), text.clone());
+            if !load_diags.is_empty() {
+                skip.push(id);
+            }
+            for d in load_diags {
+                diags.push(respan(d, FileId(0), id));
+            }
+        }
+        let lock_text = self
+            .overlays
+            .get(lock::LOCK_FILE)
+            .map(|t| (t, &[][..]))
+            .or_else(|| {
+                self.disk
+                    .get(lock::LOCK_FILE)
+                    .map(|d| (&d.text, d.diags.as_slice()))
+            });
+        if let Some((text, load_diags)) = lock_text {
+            let id = sources.add_lock(lock::LOCK_FILE, text.clone());
+            for d in load_diags {
+                diags.push(respan(d, FileId(0), id));
+            }
+        }
+
+        // Parse what changed; take the cached documents out for the pipeline.
+        let mut parsed = Vec::new();
+        let mut lines = Vec::with_capacity(sources.len());
+        let mut live = std::collections::HashSet::new();
+        for (id, file) in sources.iter() {
+            live.insert(file.path.clone());
+            let fresh = match self.cache.get(&file.path) {
+                Some(c) => c.text != file.text,
+                None => true,
+            };
+            if fresh {
+                let mut file_diags = Diagnostics::new();
+                let doc = if file.kind == SourceKind::Kdl && !skip.contains(&id) {
+                    parse::parse_file(id, &file.text, &mut file_diags)
+                } else {
+                    None
+                };
+                self.cache.insert(
+                    file.path.clone(),
+                    CachedParse {
+                        text: file.text.clone(),
+                        doc,
+                        diags: file_diags.into_sorted(),
+                        file: id,
+                        lines: LineIndex::new(&file.text),
+                    },
+                );
+            }
+            let Some(cached) = self.cache.get_mut(&file.path) else {
+                lines.push(LineIndex::new(&file.text));
+                continue;
+            };
+            for d in &cached.diags {
+                diags.push(respan(d, cached.file, id));
+            }
+            lines.push(cached.lines.clone());
+            if let Some(doc) = cached.doc.take() {
+                parsed.push(ParsedFile { file: id, doc });
+            }
+        }
+        self.cache.retain(|path, _| live.contains(path));
+
+        let compilation = compile_parsed(&sources, &parsed, diags, &Options::default(), false);
+
+        // Put the documents back for the next analysis.
+        for p in parsed {
+            if let Some(file) = sources.get(p.file) {
+                if let Some(cached) = self.cache.get_mut(&file.path) {
+                    cached.doc = Some(p.doc);
+                }
+            }
+        }
+        Analysis {
+            sources,
+            compilation,
+            lines,
+        }
+    }
+
+    /// The cached parse of a file, when its current text parsed.
+    pub fn document(&self, path: &str) -> Option<&KdlDocument> {
+        self.cache.get(path).and_then(|c| c.doc.as_ref())
+    }
+}
+
+/// `d` with every span in file `from` moved to file `to`.
+fn respan(d: &Diagnostic, from: FileId, to: FileId) -> Diagnostic {
+    let mut d = d.clone();
+    if d.span.file == from {
+        d.span.file = to;
+    }
+    for r in &mut d.related {
+        if r.span.file == from {
+            r.span.file = to;
+        }
+    }
+    d
+}
