@@ -94,8 +94,26 @@ pub fn compile_parsed(
     options: &Options,
     emit: bool,
 ) -> Compilation {
-    let lock = lock::read_from(sources, &mut diags);
     let model = lower::lower(parsed, sources, &mut diags);
+    let kdl_files = sources
+        .iter()
+        .filter(|(_, f)| f.kind == source::SourceKind::Kdl)
+        .count();
+    compile_lowered(sources, model, parsed.len() == kdl_files, diags, options, emit)
+}
+
+/// The rest of `compile` once the files are lowered: `diags` holds the loader's, the
+/// parser's and lowering's diagnostics; `all_parsed` says whether every KDL file
+/// parsed.
+pub fn compile_lowered(
+    sources: &Sources,
+    model: Model,
+    all_parsed: bool,
+    mut diags: Diagnostics,
+    options: &Options,
+    emit: bool,
+) -> Compilation {
+    let lock = lock::read_from(sources, &mut diags);
     check::check(&model, lock.as_ref(), &mut diags);
     let allocation =
         (!diags.has_errors()).then(|| alloc::allocate(&model, lock.as_ref(), &mut diags));
@@ -110,11 +128,7 @@ pub fn compile_parsed(
     let mut diagnostics = diags.into_sorted();
     // A file that did not parse may hold the declarations other files refer to, so
     // its syntax error is the only thing to say about those references.
-    let n_sources = sources
-        .iter()
-        .filter(|(_, f)| f.kind == source::SourceKind::Kdl)
-        .count();
-    if parsed.len() < n_sources {
+    if !all_parsed {
         diagnostics.retain(|d| !std::ptr::eq(d.code, &diag::codes::UNRESOLVED_REFERENCE));
     }
     if options.deny_warnings {

@@ -1,12 +1,14 @@
 //! The project the server serves: the files on disk under the workspace root, the
 //! editor's unsaved buffers over them, and the last compilation.
 //!
-//! Analysis is the compiler's own pipeline (`load`, `parse`, `compile_parsed`), with
-//! one addition: the parse of each file is cached, keyed by its path and exact text,
-//! so after an edit only the edited file is parsed again. Lowering, checking and
-//! allocation run over the whole project each time (they are a small part of the
-//! cost, see `docs/performance.md`); emitting is skipped, since the server needs only
-//! the diagnostics, the model and the allocation.
+//! Analysis is the compiler's own pipeline (`load`, `parse`, `lower`,
+//! `compile_lowered`), with one addition: the parse and the lowering of each file are
+//! cached, keyed by its path and exact text (and, for the lowering, its `FileId`), so
+//! after an edit only the edited file is parsed and lowered again. Lowering never
+//! looks beyond its file, so the project's model is the per-file models appended in
+//! file order (`Model::extend_from`). Checking and allocation run over the whole
+//! project each time; emitting is skipped, since the server needs only the
+//! diagnostics, the model and the allocation. Figures: `docs/performance.md`.
 //!
 //! Invariant: the diagnostics of an analysis are exactly those `trellis check` prints
 //! for the same texts: the same stages run on the same `Sources`, in the same order.
@@ -19,8 +21,10 @@ use kdl::KdlDocument;
 use super::position::LineIndex;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::parse::{self, ParsedFile};
+
 use crate::source::{FileId, SourceKind, Sources};
-use crate::{compile_parsed, load, lock, Compilation, Options};
+use crate::model::Model;
+use crate::{compile_lowered, load, lock, lower, Compilation, Options};
 
 /// A file as the loader read it from disk.
 #[derive(Debug)]
@@ -40,6 +44,8 @@ struct CachedParse {
     diags: Vec<Diagnostic>,
     file: FileId,
     lines: LineIndex,
+    /// The file lowered alone (model and diagnostics), while its `FileId` is `file`.
+    lowered: Option<(Model, Vec<Diagnostic>)>,
 }
 
 /// One analysis of the whole project.
@@ -213,8 +219,10 @@ impl Workspace {
             }
         }
 
-        // Parse what changed; take the cached documents out for the pipeline.
-        let mut parsed = Vec::new();
+        // Parse and lower what changed; the model is the cached per-file models
+        // appended in file order.
+        let mut model = Model::default();
+        let mut all_parsed = true;
         let mut lines = Vec::with_capacity(sources.len());
         let mut live = std::collections::HashSet::new();
         for (id, file) in sources.iter() {
@@ -238,6 +246,7 @@ impl Workspace {
                         diags: file_diags.into_sorted(),
                         file: id,
                         lines: LineIndex::new(&file.text),
+                        lowered: None,
                     },
                 );
             }
@@ -245,26 +254,50 @@ impl Workspace {
                 lines.push(LineIndex::new(&file.text));
                 continue;
             };
+            if cached.file != id {
+                // Files were added or removed before this one: spans must be redone.
+                for d in &mut cached.diags {
+                    *d = respan(d, cached.file, id);
+                }
+                cached.file = id;
+                cached.lowered = None;
+            }
             for d in &cached.diags {
-                diags.push(respan(d, cached.file, id));
+                diags.push(d.clone());
             }
             lines.push(cached.lines.clone());
-            if let Some(doc) = cached.doc.take() {
-                parsed.push(ParsedFile { file: id, doc });
+            if file.kind != SourceKind::Kdl {
+                continue;
+            }
+            let Some(doc) = cached.doc.take() else {
+                all_parsed = false;
+                continue;
+            };
+            let parsed = [ParsedFile { file: id, doc }];
+            if cached.lowered.is_none() {
+                let mut lower_diags = Diagnostics::new();
+                let m = lower::lower(&parsed, &sources, &mut lower_diags);
+                cached.lowered = Some((m, lower_diags.into_sorted()));
+            }
+            let [ParsedFile { doc, .. }] = parsed;
+            cached.doc = Some(doc);
+            if let Some((m, lower_diags)) = &cached.lowered {
+                model.extend_from(m);
+                for d in lower_diags {
+                    diags.push(d.clone());
+                }
             }
         }
         self.cache.retain(|path, _| live.contains(path));
 
-        let compilation = compile_parsed(&sources, &parsed, diags, &Options::default(), false);
-
-        // Put the documents back for the next analysis.
-        for p in parsed {
-            if let Some(file) = sources.get(p.file) {
-                if let Some(cached) = self.cache.get_mut(&file.path) {
-                    cached.doc = Some(p.doc);
-                }
-            }
-        }
+        let compilation = compile_lowered(
+            &sources,
+            model,
+            all_parsed,
+            diags,
+            &Options::default(),
+            false,
+        );
         Analysis {
             sources,
             compilation,
