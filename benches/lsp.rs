@@ -59,11 +59,18 @@ fn bench(c: &mut Criterion) {
         client.open(&file_uri(&path), &text);
     }
     // The first analysis, and a check that the project is clean before timing.
-    let _ = client.request("textDocument/formatting", serde_json::json!({
-        "textDocument": {"uri": file_uri(&root.join("infra.kdl"))},
-        "options": {"tabSize": 4, "insertSpaces": true},
-    }));
-    assert!(client.diagnostics.values().all(Vec::is_empty), "{:?}", client.diagnostics);
+    let _ = client.request(
+        "textDocument/formatting",
+        serde_json::json!({
+            "textDocument": {"uri": file_uri(&root.join("infra.kdl"))},
+            "options": {"tabSize": 4, "insertSpaces": true},
+        }),
+    );
+    assert!(
+        client.diagnostics.values().all(Vec::is_empty),
+        "{:?}",
+        client.diagnostics
+    );
 
     let infra = file_uri(&root.join("infra.kdl"));
     let services = file_uri(&root.join("svc-000.kdl"));

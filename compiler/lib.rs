@@ -99,7 +99,14 @@ pub fn compile_parsed(
         .iter()
         .filter(|(_, f)| f.kind == source::SourceKind::Kdl)
         .count();
-    compile_lowered(sources, model, parsed.len() == kdl_files, diags, options, emit)
+    compile_lowered(
+        sources,
+        model,
+        parsed.len() == kdl_files,
+        diags,
+        options,
+        emit,
+    )
 }
 
 /// The rest of `compile` once the files are lowered: `diags` holds the loader's, the

@@ -41,13 +41,55 @@ impl Rng {
 }
 
 const FRAGMENTS: &[&str] = &[
-    "", "{", "}", "\"", "=", ";", "\n", "\r\n", "\r", " ", "\\", "/*", "*/", "//", "/-", "#",
-    "(cidr)", "é", "😀", "\u{FEFF}", "\t", "network", "cluster \"", "service \"web\" ",
-    "workload \"api\" cluster=\"retail\" namespace=\"store\" {\n", "port 80 target=\"",
-    "node-pool \"x\" count=", "policy \"p\" cluster=", "preset=\"default-", "allow ingress {",
-    "from { pods app=\"web\" }", "namespace=\"sto", "cluster=\"retail\"", "#true", "#\"raw\"#",
-    "\"unterminated", "10.0.0.", "type \"LoadBalancer\"", "select app=", "image \"nginx\"",
-    "}\n}\n}", "{{{{", "r\"v1\"", "0x1F", "1_000", "-", "..", "∞", "\u{0}",
+    "",
+    "{",
+    "}",
+    "\"",
+    "=",
+    ";",
+    "\n",
+    "\r\n",
+    "\r",
+    " ",
+    "\\",
+    "/*",
+    "*/",
+    "//",
+    "/-",
+    "#",
+    "(cidr)",
+    "é",
+    "😀",
+    "\u{FEFF}",
+    "\t",
+    "network",
+    "cluster \"",
+    "service \"web\" ",
+    "workload \"api\" cluster=\"retail\" namespace=\"store\" {\n",
+    "port 80 target=\"",
+    "node-pool \"x\" count=",
+    "policy \"p\" cluster=",
+    "preset=\"default-",
+    "allow ingress {",
+    "from { pods app=\"web\" }",
+    "namespace=\"sto",
+    "cluster=\"retail\"",
+    "#true",
+    "#\"raw\"#",
+    "\"unterminated",
+    "10.0.0.",
+    "type \"LoadBalancer\"",
+    "select app=",
+    "image \"nginx\"",
+    "}\n}\n}",
+    "{{{{",
+    "r\"v1\"",
+    "0x1F",
+    "1_000",
+    "-",
+    "..",
+    "∞",
+    "\u{0}",
 ];
 
 const REQUESTS: &[&str] = &[
@@ -111,7 +153,13 @@ fn thousands_of_random_edits_never_crash_the_server() {
     );
     let before: Vec<Vec<Value>> = files
         .iter()
-        .map(|p| client.diagnostics.get(&file_uri(p)).cloned().unwrap_or_default())
+        .map(|p| {
+            client
+                .diagnostics
+                .get(&file_uri(p))
+                .cloned()
+                .unwrap_or_default()
+        })
         .collect();
 
     let mut rng = Rng(0x7E11_1500_D00D_F00D);
@@ -181,7 +229,13 @@ fn thousands_of_random_edits_never_crash_the_server() {
     );
     let after: Vec<Vec<Value>> = files
         .iter()
-        .map(|p| client.diagnostics.get(&file_uri(p)).cloned().unwrap_or_default())
+        .map(|p| {
+            client
+                .diagnostics
+                .get(&file_uri(p))
+                .cloned()
+                .unwrap_or_default()
+        })
         .collect();
     assert_eq!(before, after);
     eprintln!(
@@ -206,7 +260,10 @@ fn shutdown_and_exit_follow_the_protocol() {
         bad.response_result.map_err(|e| e.code),
         Err(lsp_server::ErrorCode::InvalidParams as i32)
     );
-    assert!(client.request("shutdown", Value::Null).response_result.is_ok());
+    assert!(client
+        .request("shutdown", Value::Null)
+        .response_result
+        .is_ok());
     let after = client.request("textDocument/documentSymbol", json!({}));
     assert_eq!(
         after.response_result.map_err(|e| e.code),

@@ -13,7 +13,9 @@
 //! and answered as `InternalError`, so one bad request cannot end the session.
 
 pub mod features;
+pub mod nav;
 pub mod position;
+pub mod syntax;
 pub mod uri;
 pub mod workspace;
 

@@ -22,8 +22,8 @@ use super::position::LineIndex;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::parse::{self, ParsedFile};
 
-use crate::source::{FileId, SourceKind, Sources};
 use crate::model::Model;
+use crate::source::{FileId, SourceKind, Sources};
 use crate::{compile_lowered, load, lock, lower, Compilation, Options};
 
 /// A file as the loader read it from disk.

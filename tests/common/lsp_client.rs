@@ -99,7 +99,10 @@ impl Client {
         if let Message::Notification(n) = &msg {
             if n.method == "textDocument/publishDiagnostics" {
                 let uri = n.params["uri"].as_str().unwrap_or("").to_string();
-                let diags = n.params["diagnostics"].as_array().cloned().unwrap_or_default();
+                let diags = n.params["diagnostics"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
                 *self.published.entry(uri.clone()).or_default() += 1;
                 self.diagnostics.insert(uri, diags);
             }

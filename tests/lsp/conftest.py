@@ -28,12 +28,12 @@ async def client(lsp_client: LanguageClient):
     await lsp_client.shutdown_session()
 
 
-def make_project(tmp_path, files):
-    """A project folder: the quickstart example's network.kdl and app.kdl (no lock
-    file), with `files` ({name: text}) written over them."""
+def make_project(tmp_path, files, lock=False):
+    """A project folder: the quickstart example's network.kdl and app.kdl (and its
+    trellis.lock when `lock`), with `files` ({name: text}) written over them."""
     root = tmp_path / "project"
     root.mkdir()
-    for name in ("network.kdl", "app.kdl"):
+    for name in ("network.kdl", "app.kdl") + (("trellis.lock",) if lock else ()):
         shutil.copy(QUICKSTART / name, root / name)
     for name, text in files.items():
         (root / name).write_text(text, encoding="utf-8")
@@ -139,3 +139,10 @@ def check_json(root):
 
 def as_tuple(r):
     return ((r.start.line, r.start.character), (r.end.line, r.end.character))
+
+
+def doc_position(path, line, character):
+    return types.TextDocumentPositionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri(path)),
+        position=types.Position(line=line, character=character),
+    )
