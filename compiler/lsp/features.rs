@@ -3,13 +3,15 @@
 
 use lsp_server::{ErrorCode, Request};
 use lsp_types::request::{
-    DocumentSymbolRequest, Formatting, GotoDefinition, HoverRequest, References, Request as _,
+    CodeActionRequest, Completion, DocumentSymbolRequest, Formatting, GotoDefinition, HoverRequest,
+    References, Request as _,
 };
 use lsp_types::{
-    DocumentFormattingParams, DocumentSymbol, DocumentSymbolParams, GotoDefinitionParams, Hover,
-    HoverContents, HoverParams, HoverProviderCapability, Location, MarkupContent, MarkupKind,
-    OneOf, Range, ReferenceParams, ServerCapabilities, SymbolKind, TextDocumentPositionParams,
-    TextEdit,
+    CodeActionParams, CodeActionProviderCapability, CompletionOptions, CompletionParams,
+    CompletionResponse, DocumentFormattingParams, DocumentSymbol, DocumentSymbolParams,
+    GotoDefinitionParams, Hover, HoverContents, HoverParams, HoverProviderCapability, Location,
+    MarkupContent, MarkupKind, OneOf, Range, ReferenceParams, ServerCapabilities, SymbolKind,
+    TextDocumentPositionParams, TextEdit,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -17,7 +19,7 @@ use serde_json::Value;
 use super::position::{Encoding, LineIndex};
 use super::syntax::{self, Node, Slot};
 use super::workspace::{Analysis, Workspace};
-use super::{nav, uri, Answer, Server};
+use super::{assist, nav, uri, Answer, Server};
 use crate::diag::Diagnostics;
 use crate::lower::schema::{NodeSpec, Ty};
 use crate::model::Declaration;
@@ -31,6 +33,11 @@ pub fn capabilities() -> ServerCapabilities {
         definition_provider: Some(OneOf::Left(true)),
         references_provider: Some(OneOf::Left(true)),
         document_symbol_provider: Some(OneOf::Left(true)),
+        completion_provider: Some(CompletionOptions {
+            trigger_characters: Some(vec!["=".to_string(), "\"".to_string()]),
+            ..Default::default()
+        }),
+        code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
         ..Default::default()
     }
 }
@@ -43,6 +50,8 @@ pub fn handle(server: &mut Server<'_>, req: &Request) -> Answer {
         GotoDefinition::METHOD => definition(server, params(req)?),
         References::METHOD => references(server, params(req)?),
         DocumentSymbolRequest::METHOD => symbols(server, params(req)?),
+        Completion::METHOD => completion(server, params(req)?),
+        CodeActionRequest::METHOD => code_actions(server, params(req)?),
         _ => Err((
             ErrorCode::MethodNotFound,
             format!("trellis lsp does not answer {}", req.method),
@@ -265,7 +274,7 @@ fn doc_suffix(doc: &str) -> String {
     }
 }
 
-fn prop_line(p: &crate::lower::schema::PropSpec) -> String {
+pub fn prop_line(p: &crate::lower::schema::PropSpec) -> String {
     let mut out = format!("`{}`: {}", p.name, p.ty.describe());
     if p.required {
         out.push_str(", required");
@@ -407,4 +416,46 @@ fn symbols(server: &mut Server<'_>, p: DocumentSymbolParams) -> Answer {
         .map(|n| symbol(n, analysis, file, server.encoding))
         .collect();
     to_value(out)
+}
+
+fn completion(server: &mut Server<'_>, p: CompletionParams) -> Answer {
+    let Some((file, offset)) = at(server, &p.text_document_position) else {
+        return Ok(Value::Null);
+    };
+    let Some(analysis) = server.analysis.as_ref() else {
+        return Ok(Value::Null);
+    };
+    to_value(CompletionResponse::Array(assist::complete(
+        analysis,
+        file,
+        offset,
+        server.encoding,
+    )))
+}
+
+fn code_actions(server: &mut Server<'_>, p: CodeActionParams) -> Answer {
+    let Some(path) = server.project_path(&p.text_document.uri) else {
+        return Ok(Value::Null);
+    };
+    let enc = server.encoding;
+    let (Some(analysis), Some(ws)) = (server.analysis.as_ref(), server.workspace.as_ref()) else {
+        return Ok(Value::Null);
+    };
+    let Some(file) = analysis.file_id(&path) else {
+        return Ok(Value::Null);
+    };
+    let (Some(lines), Some(text)) = (analysis.lines(file), analysis.sources.get(file)) else {
+        return Ok(Value::Null);
+    };
+    let start = lines.offset(&text.text, p.range.start, enc);
+    let end = lines.offset(&text.text, p.range.end, enc).max(start);
+    to_value(assist::quick_fixes(
+        analysis,
+        file,
+        &p.text_document.uri,
+        start,
+        end,
+        enc,
+        |d| super::to_lsp_diagnostic(d, analysis, ws, enc),
+    ))
 }

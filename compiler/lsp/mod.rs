@@ -12,6 +12,7 @@
 //! handlers clamp positions rather than fail. A panic in a handler (a bug) is caught
 //! and answered as `InternalError`, so one bad request cannot end the session.
 
+pub mod assist;
 pub mod features;
 pub mod nav;
 pub mod position;
@@ -390,7 +391,7 @@ pub fn apply_change(text: &mut String, change: TextDocumentContentChangeEvent, e
     }
 }
 
-fn to_lsp_diagnostic(
+pub(crate) fn to_lsp_diagnostic(
     d: &Diagnostic,
     analysis: &Analysis,
     ws: &Workspace,

@@ -357,8 +357,11 @@ impl Parser {
                         while self.peek() == Some(&Tok::Annotation) {
                             self.pos += 1;
                         }
+                        // A word followed by `=` is the next property's key, not
+                        // this one's value (`os= count=3` while typing).
+                        let next_is_key = self.toks.get(self.pos + 1) == Some(&Tok::Eq);
                         let value = match self.peek().cloned() {
-                            Some(Tok::Word(v)) => {
+                            Some(Tok::Word(v)) if !next_is_key => {
                                 self.pos += 1;
                                 Some(v)
                             }
