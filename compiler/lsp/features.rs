@@ -167,7 +167,35 @@ fn declaration_at(server: &mut Server<'_>, p: &TextDocumentPositionParams) -> Ve
         .collect()
 }
 
+/// The preset named by a `preset="NAME"` under the cursor.
+fn preset_at(server: &mut Server<'_>, p: &TextDocumentPositionParams) -> Option<String> {
+    let (file, offset) = at(server, p)?;
+    let analysis = server.analysis.as_ref()?;
+    let outline = syntax::outline(text_of(analysis, file));
+    let site = nav::preset_sites(&outline)
+        .into_iter()
+        .find(|w| w.contains(offset))?;
+    Some(site.value.clone())
+}
+
 fn definition(server: &mut Server<'_>, p: GotoDefinitionParams) -> Answer {
+    if let Some(name) = preset_at(server, &p.text_document_position_params) {
+        let Some(((start, end), _)) = nav::preset_definition(&name) else {
+            return Ok(Value::Null);
+        };
+        let Some(uri) = nav::presets_file().and_then(|f| uri::from_path(&f)) else {
+            return Ok(Value::Null);
+        };
+        let text = crate::stdlib::PRESETS_KDL;
+        let lines = LineIndex::new(text);
+        return to_value(vec![Location {
+            uri,
+            range: Range {
+                start: lines.position(text, start, server.encoding),
+                end: lines.position(text, end, server.encoding),
+            },
+        }]);
+    }
     let decls = declaration_at(server, &p.text_document_position_params);
     let (Some(analysis), Some(ws)) = (server.analysis.as_ref(), server.workspace.as_ref()) else {
         return Ok(Value::Null);
@@ -183,6 +211,23 @@ fn definition(server: &mut Server<'_>, p: GotoDefinitionParams) -> Answer {
 }
 
 fn references(server: &mut Server<'_>, p: ReferenceParams) -> Answer {
+    if let Some(name) = preset_at(server, &p.text_document_position) {
+        let (Some(analysis), Some(ws)) = (server.analysis.as_ref(), server.workspace.as_ref())
+        else {
+            return Ok(Value::Null);
+        };
+        let mut out = Vec::new();
+        for (id, file) in analysis.sources.iter() {
+            let outline = syntax::outline(&file.text);
+            for w in nav::preset_sites(&outline) {
+                if w.value == name {
+                    let span = Span::new(id, w.start, w.end);
+                    out.extend(location(analysis, ws, span, server.encoding));
+                }
+            }
+        }
+        return to_value(out);
+    }
     let decls = declaration_at(server, &p.text_document_position);
     let (Some(analysis), Some(ws)) = (server.analysis.as_ref(), server.workspace.as_ref()) else {
         return Ok(Value::Null);
@@ -289,6 +334,7 @@ pub fn prop_line(p: &crate::lower::schema::PropSpec) -> String {
 fn hover(server: &mut Server<'_>, p: HoverParams) -> Answer {
     let pos = p.text_document_position_params;
     let decls = declaration_at(server, &pos);
+    let preset = preset_at(server, &pos);
     let Some((file, offset)) = at(server, &pos) else {
         return Ok(Value::Null);
     };
@@ -328,6 +374,9 @@ fn hover(server: &mut Server<'_>, p: HoverParams) -> Answer {
             }
             _ => {}
         }
+    }
+    if let Some((_, definition)) = preset.as_deref().and_then(nav::preset_definition) {
+        parts.push(format!("built-in preset:\n\n```kdl\n{definition}\n```"));
     }
     for decl in &decls {
         parts.push(nav::facts(

@@ -1,6 +1,7 @@
 //! Named references: where a file names a network, cluster, namespace, workload or
 //! service (every value whose schema type is `Ty::Ref`), which declaration each one
-//! names, and what is known about that declaration (for hover).
+//! names, and what is known about that declaration (for hover); and the policy
+//! presets (`preset="NAME"`), defined in the embedded `stdlib/presets.kdl`.
 //!
 //! Scopes follow `check::refs`: networks and clusters are project-wide, a namespace
 //! belongs to the cluster of the node that names it (`cluster=`), workloads and
@@ -261,4 +262,51 @@ pub fn facts(model: &Model, alloc: Option<&Allocation>, decl: &Declaration) -> S
         DeclKind::Host | DeclKind::Ingress | DeclKind::Policy => {}
     }
     out.trim_end().to_string()
+}
+
+/// The `preset="NAME"` values of the policies of an outline.
+pub fn preset_sites(nodes: &[Node]) -> Vec<&Word> {
+    nodes
+        .iter()
+        .filter(|n| n.name.value == "policy")
+        .filter_map(|n| n.prop("preset"))
+        .collect()
+}
+
+/// The byte range of preset `name`'s name in `stdlib/presets.kdl`, and the text of
+/// its definition (the comment above it included).
+pub fn preset_definition(name: &str) -> Option<((usize, usize), &'static str)> {
+    let text = crate::stdlib::PRESETS_KDL;
+    let outline = syntax::outline(text);
+    let node = outline
+        .iter()
+        .find(|n| n.name.value == "preset" && n.arg(0).is_some_and(|a| a.value == name))?;
+    let arg = node.arg(0)?;
+    // The definition with the `//` comment lines just above it.
+    let mut start = text.get(..node.start)?.rfind('\n').map_or(0, |i| i + 1);
+    while start > 0 {
+        let prev_start = text.get(..start - 1)?.rfind('\n').map_or(0, |i| i + 1);
+        let line = text.get(prev_start..start - 1)?;
+        if !line.trim_start().starts_with("//") {
+            break;
+        }
+        start = prev_start;
+    }
+    Some(((arg.start, arg.end), text.get(start..node.end)?))
+}
+
+/// A read-only copy of `stdlib/presets.kdl` in the temporary folder, for editors to
+/// open at a preset's definition (the presets are embedded in the binary). Written
+/// when missing or different; `None` when it cannot be written.
+pub fn presets_file() -> Option<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("trellis-{}", env!("CARGO_PKG_VERSION")));
+    let path = dir.join("presets.kdl");
+    let text = crate::stdlib::PRESETS_KDL;
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
+        std::fs::create_dir_all(&dir).ok()?;
+        let tmp = dir.join(format!("presets.kdl.{}", std::process::id()));
+        std::fs::write(&tmp, text).ok()?;
+        std::fs::rename(&tmp, &path).ok()?;
+    }
+    Some(path)
 }

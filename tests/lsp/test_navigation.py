@@ -1,6 +1,9 @@
 """Hover, go to definition, find references and document symbols over stdio, on the
 quickstart example (with its trellis.lock, so allocations are known)."""
 
+import pathlib
+from urllib.parse import unquote, urlparse
+
 from lsprotocol import types
 
 from conftest import as_tuple, diagnostics_of, make_project, open_file, start, uri
@@ -141,3 +144,43 @@ async def test_document_symbols(client, tmp_path):
     assert as_tuple(workload.range) == ((2, 0), (6, 1))
     assert as_tuple(workload.selection_range) == ((2, 9), (2, 14))
     assert [c.name for c in workload.children] == ["image nginx:1.27", "replicas 3", "port http"]
+
+
+POLICIES = (
+    'policy "lockdown" cluster="shop" namespace="shop" preset="default-deny"\n'
+    'policy "dns" cluster="shop" namespace="shop" preset="allow-dns"\n'
+    'policy "web-in" cluster="shop" namespace="shop" preset="default-deny" {\n'
+    '    pods app="web"\n'
+    "}\n"
+)
+
+
+async def test_policy_presets(client, tmp_path):
+    root = make_project(tmp_path, {"policies.kdl": POLICIES}, lock=True)
+    await start(client, root)
+    pol = root / "policies.kdl"
+    open_file(client, pol)
+    # Definition: the preset in a read-only copy of the built-in presets.
+    result = await client.text_document_definition_async(
+        types.DefinitionParams(**pos(pol, 0, 60))
+    )
+    assert len(result) == 1
+    target = result[0]
+    assert target.uri.endswith("/presets.kdl")
+    lines = pathlib.Path(unquote(urlparse(target.uri).path)).read_text().split("\n")
+    line = lines[target.range.start.line]
+    assert line[target.range.start.character : target.range.end.character] == '"default-deny"'
+    assert line.startswith('preset "default-deny"')
+    # References: both policies that use it.
+    result = await client.text_document_references_async(
+        types.ReferenceParams(
+            **pos(pol, 2, 60), context=types.ReferenceContext(include_declaration=True)
+        )
+    )
+    got = sorted((loc.uri, as_tuple(loc.range)) for loc in result)
+    assert got == [(uri(pol), ((0, 57), (0, 71))), (uri(pol), ((2, 55), (2, 69)))]
+    # Hover: the preset's definition.
+    text = await hover_text(client, pol, 1, 55)
+    assert "built-in preset:" in text
+    assert 'preset "allow-dns" {' in text
+    assert "port 53 protocol=\"UDP\"" in text
