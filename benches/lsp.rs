@@ -82,7 +82,7 @@ fn bench(c: &mut Criterion) {
     });
     // `    image "registry.local/svc-0:1.0.0"` (line 1) in the 1,000-service file.
     group.bench_function("edit-1000-service-file", |b| {
-        b.iter_custom(|iters| edits(&mut client, &services, 1, "image", "imagf", iters))
+        b.iter_custom(|iters| edits(&mut client, &services, 1, "image", "imag", iters))
     });
     group.finish();
     client.shutdown().expect("clean shutdown");

@@ -277,3 +277,146 @@ fn shutdown_and_exit_follow_the_protocol() {
     client.notify("exit", Value::Null);
     assert_eq!(client.join(), Ok(false));
 }
+
+/// A diagnostic as compared: code, message, start and end (line, UTF-16 character).
+type Seen = (String, String, (u64, u64), (u64, u64));
+
+/// The UTF-16 position of a byte offset, computed here independently of the server.
+fn utf16_position(text: &str, offset: usize) -> (u64, u64) {
+    let before = &text[..offset];
+    let line = before.matches('\n').count() as u64;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let character = before[line_start..].encode_utf16().count() as u64;
+    (line, character)
+}
+
+/// A large file is parsed in chunks: after every random edit the server's
+/// diagnostics are those `trellis::compile` gives for the same texts.
+#[test]
+fn large_files_parsed_in_chunks_give_the_diagnostics_of_check() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let status = std::process::Command::new("python3")
+        .arg(format!("{ROOT}/tests/gen-peers-project"))
+        .args(["150", &root.to_string_lossy()])
+        .status()
+        .expect("run tests/gen-peers-project");
+    assert!(status.success());
+    let names = ["infra.kdl", "svc-000.kdl"];
+    let mut texts: Vec<String> = names
+        .iter()
+        .map(|n| std::fs::read_to_string(root.join(n)).expect("generated"))
+        .collect();
+    assert!(
+        texts[1].len() >= trellis::lsp::chunks::MIN_FILE,
+        "the file is cut"
+    );
+    let uris: Vec<String> = names.iter().map(|n| file_uri(&root.join(n))).collect();
+    let mut client = Client::start(root);
+    client.open(&uris[1], &texts[1]);
+
+    let mut rng = Rng(0xC4A2_1D5E_0BAD_CAFE);
+    let inserts: &[&str] = &[
+        "\n",
+        "}",
+        "{",
+        "\"",
+        "x",
+        "é",
+        "\nservice \"extra\" cluster=\"bench0\" namespace=\"apps\" {\n    type \"ClusterIP\"\n}\n",
+        "\nworkload \"svc-1\" cluster=\"bench0\" namespace=\"apps\" { image \"a:1\"; }\n",
+        " replicas=3",
+        "/*",
+        "*/",
+        "\\",
+    ];
+    let original = texts[1].clone();
+    let mut parsed_rounds = 0;
+    for round in 0..60 {
+        // One edit of the original at a char boundary, sent as the full text: most
+        // chunks are reused, the edited one is parsed again (or, when the edit
+        // breaks the syntax, the whole file).
+        texts[1] = original.clone();
+        let text = &mut texts[1];
+        let mut at = usize::try_from(rng.below(text.len() as u64)).unwrap_or(0);
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        if rng.below(2) == 0 {
+            let mut end = (at + usize::try_from(rng.below(40)).unwrap_or(0)).min(text.len());
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            text.replace_range(at..end, "");
+        } else {
+            text.insert_str(at, rng.pick(inserts));
+        }
+        client.notify(
+            "textDocument/didChange",
+            json!({
+                "textDocument": {"uri": uris[1], "version": round + 2},
+                "contentChanges": [{"text": texts[1]}],
+            }),
+        );
+        let _ = client.request(
+            "textDocument/documentSymbol",
+            json!({"textDocument": {"uri": uris[1]}}),
+        );
+
+        let mut sources = trellis::source::Sources::new();
+        for (n, t) in names.iter().zip(&texts) {
+            sources.add(*n, t.clone());
+        }
+        let oracle = trellis::compile(
+            &sources,
+            trellis::diag::Diagnostics::new(),
+            &trellis::Options::default(),
+        );
+        if !oracle.diagnostics.iter().any(|d| d.code.code == "TR0101") {
+            parsed_rounds += 1;
+        }
+        for (k, uri) in uris.iter().enumerate() {
+            let want: Vec<Seen> = oracle
+                .diagnostics
+                .iter()
+                .filter(|d| d.span.file.0 as usize == k)
+                .map(|d| {
+                    (
+                        d.code.code.to_string(),
+                        d.message.clone(),
+                        utf16_position(&texts[k], d.span.start as usize),
+                        utf16_position(&texts[k], d.span.end as usize),
+                    )
+                })
+                .collect();
+            let got: Vec<Seen> = client
+                .diagnostics
+                .get(uri)
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|d| {
+                    let p = |w: &str| {
+                        (
+                            d["range"][w]["line"].as_u64().unwrap_or(0),
+                            d["range"][w]["character"].as_u64().unwrap_or(0),
+                        )
+                    };
+                    (
+                        d["code"].as_str().unwrap_or("").to_string(),
+                        d["message"].as_str().unwrap_or("").to_string(),
+                        p("start"),
+                        p("end"),
+                    )
+                })
+                .collect();
+            assert_eq!(got, want, "round {round}, {}", names[k]);
+        }
+    }
+    // Enough edits kept the file valid for the chunks to be used.
+    assert!(
+        parsed_rounds >= 15,
+        "only {parsed_rounds} of 60 edits parsed"
+    );
+    assert_eq!(client.shutdown(), Ok(true));
+}

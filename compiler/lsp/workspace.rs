@@ -6,7 +6,9 @@
 //! cached, keyed by its path and exact text (and, for the lowering, its `FileId`), so
 //! after an edit only the edited file is parsed and lowered again. Lowering never
 //! looks beyond its file, so the project's model is the per-file models appended in
-//! file order (`Model::extend_from`). Checking and allocation run over the whole
+//! file order (`Model::extend_from`). A large file is parsed and lowered in chunks
+//! of whole top-level nodes (`chunks.rs`), so an edit there redoes one chunk's parse
+//! (and the lowering of the chunks whose offset it moved). Checking and allocation run over the whole
 //! project each time; emitting is skipped, since the server needs only the
 //! diagnostics, the model and the allocation. Figures: `docs/performance.md`.
 //!
@@ -18,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use kdl::KdlDocument;
 
+use super::chunks;
 use super::position::LineIndex;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::parse::{self, ParsedFile};
@@ -46,6 +49,43 @@ struct CachedParse {
     lines: LineIndex,
     /// The file lowered alone (model and diagnostics), while its `FileId` is `file`.
     lowered: Option<(Model, Vec<Diagnostic>)>,
+    /// For a large file parsed in chunks (`chunks.rs`): the chunks, in order; `doc`
+    /// is then `None` and `lowered` unused.
+    chunks: Vec<Chunk>,
+}
+
+/// A chunk of a large file: its text, its document (spans relative to the chunk),
+/// and its lowering while it starts at `base` in file `FileId`.
+#[derive(Debug)]
+struct Chunk {
+    text: String,
+    doc: KdlDocument,
+    lowered: Option<(usize, FileId, Model, Vec<Diagnostic>)>,
+}
+
+/// Parses a large file chunk by chunk, reusing the chunks of `old` whose text is
+/// unchanged. `None` when the file is not cut or a chunk does not parse: then the
+/// whole file must be parsed.
+fn parse_chunks(id: FileId, text: &str, old: Vec<Chunk>) -> Option<Vec<Chunk>> {
+    let cuts = chunks::cuts(text)?;
+    let mut old: HashMap<String, Chunk> = old.into_iter().map(|c| (c.text.clone(), c)).collect();
+    let mut out = Vec::with_capacity(cuts.len());
+    for (k, &start) in cuts.iter().enumerate() {
+        let end = cuts.get(k + 1).copied().unwrap_or(text.len());
+        let piece = text.get(start..end)?;
+        if let Some(chunk) = old.remove(piece) {
+            out.push(chunk);
+            continue;
+        }
+        let mut scratch = Diagnostics::new();
+        let doc = parse::parse_file(id, piece, &mut scratch)?;
+        out.push(Chunk {
+            text: piece.to_string(),
+            doc,
+            lowered: None,
+        });
+    }
+    Some(out)
 }
 
 /// One analysis of the whole project.
@@ -233,7 +273,17 @@ impl Workspace {
             };
             if fresh {
                 let mut file_diags = Diagnostics::new();
-                let doc = if file.kind == SourceKind::Kdl && !skip.contains(&id) {
+                let parsable = file.kind == SourceKind::Kdl && !skip.contains(&id);
+                let old = self
+                    .cache
+                    .remove(&file.path)
+                    .map(|c| c.chunks)
+                    .unwrap_or_default();
+                let chunks = parsable
+                    .then(|| parse_chunks(id, &file.text, old))
+                    .flatten()
+                    .unwrap_or_default();
+                let doc = if parsable && chunks.is_empty() {
                     parse::parse_file(id, &file.text, &mut file_diags)
                 } else {
                     None
@@ -247,6 +297,7 @@ impl Workspace {
                         file: id,
                         lines: LineIndex::new(&file.text),
                         lowered: None,
+                        chunks,
                     },
                 );
             }
@@ -267,6 +318,34 @@ impl Workspace {
             }
             lines.push(cached.lines.clone());
             if file.kind != SourceKind::Kdl {
+                continue;
+            }
+            if !cached.chunks.is_empty() {
+                let mut base = 0;
+                for chunk in &mut cached.chunks {
+                    let current = chunk
+                        .lowered
+                        .as_ref()
+                        .is_some_and(|(b, f, _, _)| *b == base && *f == id);
+                    if !current {
+                        let mut doc = chunk.doc.clone();
+                        chunks::shift(&mut doc, base);
+                        let mut lower_diags = Diagnostics::new();
+                        let m = lower::lower(
+                            &[ParsedFile { file: id, doc }],
+                            &sources,
+                            &mut lower_diags,
+                        );
+                        chunk.lowered = Some((base, id, m, lower_diags.into_sorted()));
+                    }
+                    if let Some((_, _, m, lower_diags)) = &chunk.lowered {
+                        model.extend_from(m);
+                        for d in lower_diags {
+                            diags.push(d.clone());
+                        }
+                    }
+                    base += chunk.text.len();
+                }
                 continue;
             }
             let Some(doc) = cached.doc.take() else {
@@ -303,11 +382,6 @@ impl Workspace {
             compilation,
             lines,
         }
-    }
-
-    /// The cached parse of a file, when its current text parsed.
-    pub fn document(&self, path: &str) -> Option<&KdlDocument> {
-        self.cache.get(path).and_then(|c| c.doc.as_ref())
     }
 }
 
