@@ -23,6 +23,7 @@ fn language_server_end_to_end() {
         .args(["-q", "-p", "no:cacheprovider", "-x", "--tb=short"])
         .current_dir(format!("{ROOT}/tests/lsp"))
         .env("TRELLIS_BIN", env!("CARGO_BIN_EXE_trellis"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .stdin(Stdio::null())
         .stdout(log.reopen().expect("log"))
         .stderr(log.reopen().expect("log"))

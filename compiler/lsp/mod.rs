@@ -139,6 +139,8 @@ pub struct Server<'c> {
     /// Project paths that have diagnostics published now.
     published: BTreeSet<String>,
     shut_down: bool,
+    /// The last failure to read the project, as logged.
+    load_error: Option<String>,
 }
 
 impl<'c> Server<'c> {
@@ -155,6 +157,7 @@ impl<'c> Server<'c> {
             dirty: true,
             published: BTreeSet::new(),
             shut_down: false,
+            load_error: None,
         }
     }
 
@@ -195,9 +198,37 @@ impl<'c> Server<'c> {
         let Some(ws) = self.workspace.as_mut() else {
             return;
         };
-        let analysis = ws.analyze();
-        self.publish(&analysis);
-        self.analysis = Some(analysis);
+        // The compiler does not panic on any input (tests/robustness.rs); should it
+        // ever, the session goes on with the previous analysis and a fresh cache.
+        let analysis = catch_unwind(AssertUnwindSafe(|| ws.analyze()));
+        let load_error = ws.load_error.clone();
+        match analysis {
+            Ok(analysis) => {
+                self.publish(&analysis);
+                self.analysis = Some(analysis);
+            }
+            Err(_) => {
+                ws.clear_cache();
+                self.log(
+                    "trellis: internal error while analysing the project; please report it with the input that caused it",
+                );
+            }
+        }
+        if load_error != self.load_error {
+            if let Some(e) = &load_error {
+                self.log(&format!("trellis: cannot read the project: {e}"));
+            }
+            self.load_error = load_error;
+        }
+    }
+
+    /// A `window/logMessage` to the client.
+    fn log(&self, message: &str) {
+        let params = lsp_types::LogMessageParams {
+            typ: lsp_types::MessageType::ERROR,
+            message: message.to_string(),
+        };
+        self.send(Notification::new(notification::LogMessage::METHOD.to_string(), params).into());
     }
 
     fn publish(&mut self, analysis: &Analysis) {

@@ -213,6 +213,11 @@ impl Workspace {
             .map(String::as_str)
     }
 
+    /// Forgets every cached parse and lowering.
+    pub fn clear_cache(&mut self) {
+        self.cache.clear();
+    }
+
     /// Compiles the project as it stands, parsing only the files whose text changed
     /// since the last analysis.
     pub fn analyze(&mut self) -> Analysis {

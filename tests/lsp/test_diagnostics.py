@@ -203,3 +203,19 @@ async def test_unknown_method_is_method_not_found(client, tmp_path):
         )
     )
     assert list(edits) == []
+
+
+async def test_an_unreadable_root_is_logged(client, tmp_path):
+    await start(client, tmp_path / "no-such-folder")
+    await wait_for(
+        lambda: any("cannot read the project" in m.message for m in client.log_messages),
+        "the log message",
+    )
+    # It still answers.
+    edits = await client.text_document_formatting_async(
+        types.DocumentFormattingParams(
+            text_document=types.TextDocumentIdentifier(uri=uri(tmp_path / "no-such-folder" / "a.kdl")),
+            options=types.FormattingOptions(tab_size=4, insert_spaces=True),
+        )
+    )
+    assert edits is None
