@@ -38,6 +38,11 @@ pub fn file_uri(path: &Path) -> String {
 impl Client {
     /// Starts a server on `root` and completes the initialize handshake.
     pub fn start(root: &Path) -> Client {
+        Client::start_with(root, &[])
+    }
+
+    /// [`Client::start`], offering these position encodings (`utf-8`, `utf-16`).
+    pub fn start_with(root: &Path, encodings: &[&str]) -> Client {
         let (server_conn, conn) = Connection::memory();
         let server = std::thread::Builder::new()
             .stack_size(64 * 1024 * 1024)
@@ -56,7 +61,11 @@ impl Client {
             json!({
                 "processId": null,
                 "rootUri": root_uri,
-                "capabilities": {},
+                "capabilities": if encodings.is_empty() {
+                    json!({})
+                } else {
+                    json!({"general": {"positionEncodings": encodings}})
+                },
                 "workspaceFolders": [{"uri": root_uri, "name": "root"}],
             }),
         );
