@@ -428,3 +428,51 @@ fn large_files_parsed_in_chunks_give_the_diagnostics_of_check() {
     );
     assert_eq!(client.shutdown(), Ok(true));
 }
+
+/// A client that allows it is asked to watch the project's files.
+#[test]
+fn registers_file_watchers_when_the_client_allows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (server_conn, conn) = lsp_server::Connection::memory();
+    let server = std::thread::spawn(move || trellis::lsp::serve(&server_conn));
+    let root = file_uri(dir.path());
+    let init = lsp_server::Request::new(
+        lsp_server::RequestId::from(1),
+        "initialize".to_string(),
+        json!({
+            "processId": null,
+            "rootUri": root,
+            "capabilities": {"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}},
+        }),
+    );
+    conn.sender.send(init.into()).expect("send");
+    conn.sender
+        .send(lsp_server::Notification::new("initialized".to_string(), json!({})).into())
+        .expect("send");
+    let mut registered = None;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while registered.is_none() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match conn.receiver.recv_timeout(left).expect("an answer in time") {
+            lsp_server::Message::Request(r) if r.method == "client/registerCapability" => {
+                registered = Some(r)
+            }
+            _ => {}
+        }
+    }
+    let r = registered.expect("registration");
+    let watchers = &r.params["registrations"][0]["registerOptions"]["watchers"];
+    assert_eq!(
+        r.params["registrations"][0]["method"],
+        "workspace/didChangeWatchedFiles"
+    );
+    assert_eq!(watchers[0]["globPattern"], "**/*.kdl");
+    assert_eq!(watchers[1]["globPattern"], "**/trellis.lock");
+    conn.sender
+        .send(lsp_server::Response::new_ok(r.id, Value::Null).into())
+        .expect("send");
+    conn.sender
+        .send(lsp_server::Notification::new("exit".to_string(), Value::Null).into())
+        .expect("send");
+    assert_eq!(server.join().expect("server thread"), Ok(false));
+}

@@ -79,8 +79,48 @@ pub fn serve(connection: &Connection) -> Result<bool, String> {
     connection
         .initialize_finish(id, result)
         .map_err(|e| e.to_string())?;
+    if watches_files(&params) {
+        // Hear about files created, changed or deleted outside the editor.
+        let registration = lsp_types::RegistrationParams {
+            registrations: vec![lsp_types::Registration {
+                id: "trellis-watch".to_string(),
+                method: notification::DidChangeWatchedFiles::METHOD.to_string(),
+                register_options: serde_json::to_value(
+                    lsp_types::DidChangeWatchedFilesRegistrationOptions {
+                        watchers: ["**/*.kdl", "**/trellis.lock"]
+                            .iter()
+                            .map(|g| lsp_types::FileSystemWatcher {
+                                glob_pattern: lsp_types::GlobPattern::String(g.to_string()),
+                                kind: None,
+                            })
+                            .collect(),
+                    },
+                )
+                .ok(),
+            }],
+        };
+        let _ = connection.sender.send(
+            Request::new(
+                RequestId::from("trellis-watch".to_string()),
+                lsp_types::request::RegisterCapability::METHOD.to_string(),
+                registration,
+            )
+            .into(),
+        );
+    }
     let mut server = Server::new(connection, encoding, root);
     server.run()
+}
+
+/// Whether the client lets the server register file watchers.
+fn watches_files(params: &InitializeParams) -> bool {
+    params
+        .capabilities
+        .workspace
+        .as_ref()
+        .and_then(|w| w.did_change_watched_files.as_ref())
+        .and_then(|d| d.dynamic_registration)
+        == Some(true)
 }
 
 fn negotiate_encoding(params: &InitializeParams) -> Encoding {

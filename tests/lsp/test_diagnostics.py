@@ -219,3 +219,27 @@ async def test_an_unreadable_root_is_logged(client, tmp_path):
         )
     )
     assert edits is None
+
+
+async def test_files_changed_outside_the_editor(client, tmp_path):
+    root = make_project(tmp_path, {})
+    await start(client, root)
+    open_file(client, root / "app.kdl")
+    # A file appears on disk; the client's watcher reports it.
+    extra = root / "extra.kdl"
+    extra.write_text('namespace "shop" cluster="shop"\n', encoding="utf-8")
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=uri(extra), type=types.FileChangeType.Created)]
+        )
+    )
+    got = await diagnostics_of(client, extra, lambda ds: len(ds) == 1)
+    assert got[0].code == "TR0301"
+    # And is deleted: its diagnostics are cleared.
+    extra.unlink()
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[types.FileEvent(uri=uri(extra), type=types.FileChangeType.Deleted)]
+        )
+    )
+    await diagnostics_of(client, extra, lambda ds: len(ds) == 0)
