@@ -243,3 +243,29 @@ async def test_files_changed_outside_the_editor(client, tmp_path):
         )
     )
     await diagnostics_of(client, extra, lambda ds: len(ds) == 0)
+
+
+def test_exit_codes_follow_the_protocol(tmp_path):
+    """The real binary over raw stdio: 0 after shutdown and exit, 1 for an exit
+    without shutdown."""
+    import json
+
+    def msg(obj):
+        body = json.dumps(obj).encode()
+        return b"Content-Length: %d\r\n\r\n" % len(body) + body
+
+    init = msg(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {"processId": None, "rootUri": uri(tmp_path), "capabilities": {}},
+        }
+    ) + msg({"jsonrpc": "2.0", "method": "initialized", "params": {}})
+    shutdown = msg({"jsonrpc": "2.0", "id": 2, "method": "shutdown"})
+    exit_ = msg({"jsonrpc": "2.0", "method": "exit"})
+    clean = subprocess.run([BIN, "lsp"], input=init + shutdown + exit_, capture_output=True, timeout=60)
+    assert clean.returncode == 0, clean.stderr
+    assert b'"id":2,"result":null' in clean.stdout
+    abrupt = subprocess.run([BIN, "lsp"], input=init + exit_, capture_output=True, timeout=60)
+    assert abrupt.returncode == 1, abrupt.stderr
