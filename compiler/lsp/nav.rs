@@ -53,34 +53,32 @@ pub fn ref_sites(nodes: &[Node]) -> Vec<RefSite<'_>> {
 }
 
 fn walk<'a>(node: &'a Node, spec: &'static NodeSpec, cx: &Cx, out: &mut Vec<RefSite<'a>>) {
-    let site = |kind, word, cx: &Cx| RefSite {
-        kind,
-        word,
-        cluster: cx.cluster.clone(),
-        namespace: cx.namespace.clone(),
-    };
-    for (i, word) in node.args().enumerate() {
-        if let Some(Ty::Ref(kind)) = syntax::arg_ty(spec, i) {
-            out.push(site(kind, word, cx));
-        }
-    }
-    for entry in &node.entries {
-        if let (Some(key), Some(value)) = (&entry.key, &entry.value) {
-            if let Some(Ty::Ref(kind)) = syntax::prop_ty(spec, &key.value) {
-                // `namespace=` is in the node's cluster; a nested `namespace=` also
-                // sets the namespace of the node's other references.
-                out.push(site(kind, value, cx));
-            }
-        }
-    }
-    // A `namespace` node or property among the children sets the namespace of the
-    // references beside it (`from { namespace "ops"; pods ... }`).
+    // A `namespace=` beside a reference sets its namespace (`from workload="web"
+    // namespace="ops"`), and so does a `namespace` node among the children.
     let mut inner = cx.clone();
     if let Some(ns) = node
         .prop("namespace")
         .filter(|_| node.name.value != "namespace")
     {
         inner.namespace = Some(ns.value.clone());
+    }
+    let site = |kind, word| RefSite {
+        kind,
+        word,
+        cluster: inner.cluster.clone(),
+        namespace: inner.namespace.clone(),
+    };
+    for (i, word) in node.args().enumerate() {
+        if let Some(Ty::Ref(kind)) = syntax::arg_ty(spec, i) {
+            out.push(site(kind, word));
+        }
+    }
+    for entry in &node.entries {
+        if let (Some(key), Some(value)) = (&entry.key, &entry.value) {
+            if let Some(Ty::Ref(kind)) = syntax::prop_ty(spec, &key.value) {
+                out.push(site(kind, value));
+            }
+        }
     }
     if let Some(ns) = node
         .children

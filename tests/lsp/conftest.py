@@ -25,7 +25,18 @@ TIMEOUT = 20.0
 @pytest_lsp.fixture(config=ClientServerConfig(server_command=[BIN, "lsp"]))
 async def client(lsp_client: LanguageClient):
     yield
-    await lsp_client.shutdown_session()
+    if lsp_client.capabilities is None and lsp_client._server is not None:
+        # The test failed before `initialize`: the server still waits for it.
+        lsp_client._server.kill()
+    else:
+        await lsp_client.shutdown_session()
+
+
+def copy_example(tmp_path, name):
+    """A copy of examples/NAME (with its trellis.lock)."""
+    root = tmp_path / name
+    shutil.copytree(ROOT / "examples" / name, root)
+    return root
 
 
 def make_project(tmp_path, files, lock=False):

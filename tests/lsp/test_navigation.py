@@ -184,3 +184,40 @@ async def test_policy_presets(client, tmp_path):
     assert "built-in preset:" in text
     assert 'preset "allow-dns" {' in text
     assert "port 53 protocol=\"UDP\"" in text
+
+
+async def test_workload_and_service_references_in_policies_and_ingresses(client, tmp_path):
+    from conftest import copy_example
+
+    root = copy_example(tmp_path, "multi-tier")
+    await start(client, root)
+    apps, pols = root / "apps.kdl", root / "policies.kdl"
+    open_file(client, pols)
+    controller = [(uri(apps), ((3, 9), (3, 21)))]
+    web = [(uri(apps), ((19, 9), (19, 14)))]
+    # `from workload="controller" namespace="ingress-nginx"`: the other namespace.
+    assert await definition(client, pols, 10, 25) == controller
+    # `from workload="web"` and `workloads "web"`: the policy's namespace.
+    assert await definition(client, pols, 18, 24) == web
+    assert await definition(client, pols, 8, 16) == web
+    # `route "/" service="web"` in the ingress: the service.
+    assert await definition(client, apps, 55, 28) == [(uri(apps), ((36, 8), (36, 13)))]
+    text = await hover_text(client, apps, 55, 28)
+    assert "**service `web`** in namespace `store` of cluster `retail`" in text
+    assert "- port 80/TCP → `http`" in text
+
+    # Every use of workload "api" in the policies, found independently here.
+    want = [(uri(apps), ((25, 9), (25, 14)))]
+    for n, line in enumerate(pols.read_text(encoding="utf-8").split("\n")):
+        for marker in ('workloads "api"', 'workload="api"'):
+            at = line.find(marker)
+            if at >= 0:
+                col = at + len(marker) - len('"api"')
+                want.append((uri(pols), ((n, col), (n, col + 5))))
+    assert len(want) >= 4
+    result = await client.text_document_references_async(
+        types.ReferenceParams(
+            **pos(apps, 25, 11), context=types.ReferenceContext(include_declaration=True)
+        )
+    )
+    assert sorted((loc.uri, as_tuple(loc.range)) for loc in result) == sorted(want)
