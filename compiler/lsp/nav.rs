@@ -304,6 +304,12 @@ pub fn presets_file() -> Option<std::path::PathBuf> {
         std::fs::create_dir_all(&dir).ok()?;
         let tmp = dir.join(format!("presets.kdl.{}", std::process::id()));
         std::fs::write(&tmp, text).ok()?;
+        // Read-only, so an edit in the editor is refused rather than lost.
+        if let Ok(meta) = std::fs::metadata(&tmp) {
+            let mut perms = meta.permissions();
+            perms.set_readonly(true);
+            let _ = std::fs::set_permissions(&tmp, perms);
+        }
         std::fs::rename(&tmp, &path).ok()?;
     }
     Some(path)
