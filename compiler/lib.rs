@@ -35,6 +35,7 @@ pub mod graph_svg;
 pub mod load;
 pub mod lock;
 pub mod lower;
+pub mod lsp;
 pub mod manifests;
 pub mod model;
 pub mod output;
@@ -54,9 +55,9 @@ use source::Sources;
 pub struct Options {
     /// Report warnings as errors.
     pub deny_warnings: bool,
-    /// Stop after the checks and the allocation: no artifacts. For `check` and
-    /// `plan`, which write nothing; emitters report no diagnostics, so the
-    /// diagnostics are the same.
+    /// Stop after the checks and the allocation: no artifacts. For `check`, `plan`,
+    /// `report`, the queries and the language server, which write no files;
+    /// emitters report no diagnostics, so the diagnostics are the same.
     pub skip_emit: bool,
 }
 
@@ -87,8 +88,36 @@ pub fn compile(sources: &Sources, load_diags: Diagnostics, options: &Options) ->
     let skip: Vec<source::FileId> = load_diags.iter().map(|d| d.span.file).collect();
     let mut diags = load_diags;
     let parsed = parse::parse_all(sources, &skip, &mut diags);
+    compile_parsed(sources, &parsed, diags, options)
+}
+
+/// The rest of `compile` once the files are parsed: `diags` holds the loader's and
+/// the parser's diagnostics.
+pub fn compile_parsed(
+    sources: &Sources,
+    parsed: &[parse::ParsedFile],
+    mut diags: Diagnostics,
+    options: &Options,
+) -> Compilation {
+    let model = lower::lower(parsed, sources, &mut diags);
+    let kdl_files = sources
+        .iter()
+        .filter(|(_, f)| f.kind == source::SourceKind::Kdl)
+        .count();
+    compile_lowered(sources, model, parsed.len() == kdl_files, diags, options)
+}
+
+/// The rest of `compile` once the files are lowered: `diags` holds the loader's, the
+/// parser's and lowering's diagnostics; `all_parsed` says whether every KDL file
+/// parsed.
+pub fn compile_lowered(
+    sources: &Sources,
+    model: Model,
+    all_parsed: bool,
+    mut diags: Diagnostics,
+    options: &Options,
+) -> Compilation {
     let lock = lock::read_from(sources, &mut diags);
-    let model = lower::lower(&parsed, sources, &mut diags);
     check::check(&model, lock.as_ref(), &mut diags);
     let allocation =
         (!diags.has_errors()).then(|| alloc::allocate(&model, lock.as_ref(), &mut diags));
@@ -103,11 +132,7 @@ pub fn compile(sources: &Sources, load_diags: Diagnostics, options: &Options) ->
     let mut diagnostics = diags.into_sorted();
     // A file that did not parse may hold the declarations other files refer to, so
     // its syntax error is the only thing to say about those references.
-    let n_sources = sources
-        .iter()
-        .filter(|(_, f)| f.kind == source::SourceKind::Kdl)
-        .count();
-    if parsed.len() < n_sources {
+    if !all_parsed {
         diagnostics.retain(|d| !std::ptr::eq(d.code, &diag::codes::UNRESOLVED_REFERENCE));
     }
     if options.deny_warnings {

@@ -181,6 +181,9 @@ enum Command {
     /// Show what a build would change in trellis.lock, without writing anything
     #[command(after_help = "Example:\n  trellis plan examples/quickstart")]
     Plan(CheckArgs),
+    /// Run the language server on stdin/stdout (for editors; see docs/editors.md)
+    #[command(after_help = "Example:\n  trellis lsp")]
+    Lsp,
     /// Print the long explanation of a diagnostic code
     #[command(after_help = "Example:\n  trellis explain TR0201\n  trellis explain unknown-node")]
     Explain {
@@ -255,6 +258,12 @@ fn run(cli: Cli) -> u8 {
         } => run_report(&path, output.as_deref(), deny_warnings),
         Command::Fmt { path, check } => run_fmt(&path, check),
         Command::Explain { code } => run_explain(&code),
+        Command::Lsp => match trellis::lsp::run_stdio() {
+            Ok(true) => 0,
+            // `exit` without `shutdown` first: exit code 1, as the protocol says.
+            Ok(false) => 1,
+            Err(e) => io_failure(format!("language server: {e}")),
+        },
     }
 }
 

@@ -21,7 +21,7 @@ use crate::source::{Span, Spanned};
 
 pub type Name = Spanned<String>;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Model {
     pub networks: Vec<Network>,
     pub hosts: Vec<Host>,
@@ -33,6 +33,38 @@ pub struct Model {
     pub policies: Vec<Policy>,
     pub expectations: Vec<Expectation>,
     pub declarations: Vec<Declaration>,
+}
+
+impl Model {
+    /// Appends a copy of `other`'s objects, as if its files came after this model's.
+    /// Lowering one file never looks at another, so lowering files one by one and
+    /// appending the models in file order gives the model of lowering them together
+    /// (the language server caches the model of each file this way).
+    pub fn extend_from(&mut self, other: &Model) {
+        // Destructured so that a new field cannot be forgotten here.
+        let Model {
+            networks,
+            hosts,
+            clusters,
+            namespaces,
+            workloads,
+            services,
+            ingresses,
+            policies,
+            expectations,
+            declarations,
+        } = other;
+        self.networks.extend_from_slice(networks);
+        self.hosts.extend_from_slice(hosts);
+        self.clusters.extend_from_slice(clusters);
+        self.namespaces.extend_from_slice(namespaces);
+        self.workloads.extend_from_slice(workloads);
+        self.services.extend_from_slice(services);
+        self.ingresses.extend_from_slice(ingresses);
+        self.policies.extend_from_slice(policies);
+        self.expectations.extend_from_slice(expectations);
+        self.declarations.extend_from_slice(declarations);
+    }
 }
 
 /// What a declaration declares, for the name table.
