@@ -9,6 +9,8 @@
 //! Invariant: this is, with `lower` (and `fmt` and `lock`, which read KDL of their
 //! own), the only module that sees `kdl` types.
 
+pub mod fast;
+
 use kdl::KdlDocument;
 
 use crate::diag::{codes, Diagnostic, Diagnostics};
@@ -93,6 +95,11 @@ pub fn parse_file(file: FileId, text: &str, diags: &mut Diagnostics) -> Option<K
             .label("this block is too deep"),
         );
         return None;
+    }
+    // The fast path reads what projects are made of; anything else, and every
+    // syntax error, goes to the `kdl` crate.
+    if let Some(doc) = fast::parse(text) {
+        return Some(doc);
     }
     match KdlDocument::parse_v2(text) {
         Ok(doc) => Some(doc),
