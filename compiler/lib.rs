@@ -87,8 +87,25 @@ impl Compilation {
 pub fn compile(sources: &Sources, load_diags: Diagnostics, options: &Options) -> Compilation {
     let skip: Vec<source::FileId> = load_diags.iter().map(|d| d.span.file).collect();
     let mut diags = load_diags;
-    let parsed = parse::parse_all(sources, &skip, &mut diags);
-    compile_parsed(sources, &parsed, diags, options)
+    // Each file is lowered as soon as it is parsed, in the parallel workers, and its
+    // document dropped: documents are the largest thing a compilation holds, and
+    // lowering is per declaration, so the model pieces concatenated in file order
+    // are the model `lower` makes of all files at once.
+    let pieces = parse::map_files(sources, &skip, &mut diags, |file, text, diags| {
+        let doc = parse::parse_file(file, text, diags)?;
+        let parsed = [parse::ParsedFile { file, doc }];
+        Some(lower::lower(&parsed, sources, diags))
+    });
+    let kdl_files = sources
+        .iter()
+        .filter(|(_, f)| f.kind == source::SourceKind::Kdl)
+        .count();
+    let all_parsed = pieces.len() == kdl_files;
+    let mut model = Model::default();
+    for piece in pieces {
+        model.append(piece);
+    }
+    compile_lowered(sources, model, all_parsed, diags, options)
 }
 
 /// The rest of `compile` once the files are parsed: `diags` holds the loader's and

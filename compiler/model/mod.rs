@@ -40,6 +40,34 @@ impl Model {
     /// Lowering one file never looks at another, so lowering files one by one and
     /// appending the models in file order gives the model of lowering them together
     /// (the language server caches the model of each file this way).
+    /// Moves `other`'s declarations after this model's (`extend_from` without
+    /// copying).
+    pub fn append(&mut self, other: Model) {
+        // Destructured so that a new field cannot be forgotten here.
+        let Model {
+            mut networks,
+            mut hosts,
+            mut clusters,
+            mut namespaces,
+            mut workloads,
+            mut services,
+            mut ingresses,
+            mut policies,
+            mut expectations,
+            mut declarations,
+        } = other;
+        self.networks.append(&mut networks);
+        self.hosts.append(&mut hosts);
+        self.clusters.append(&mut clusters);
+        self.namespaces.append(&mut namespaces);
+        self.workloads.append(&mut workloads);
+        self.services.append(&mut services);
+        self.ingresses.append(&mut ingresses);
+        self.policies.append(&mut policies);
+        self.expectations.append(&mut expectations);
+        self.declarations.append(&mut declarations);
+    }
+
     pub fn extend_from(&mut self, other: &Model) {
         // Destructured so that a new field cannot be forgotten here.
         let Model {

@@ -32,6 +32,21 @@ pub struct ParsedFile {
 /// Files are parsed in parallel, one batch per available core; the results are put
 /// back in file order, so the outcome is the same whatever the thread count.
 pub fn parse_all(sources: &Sources, skip: &[FileId], diags: &mut Diagnostics) -> Vec<ParsedFile> {
+    map_files(sources, skip, diags, |file, text, diags| {
+        parse_file(file, text, diags).map(|doc| ParsedFile { file, doc })
+    })
+}
+
+/// Runs `f` on the text of every KDL file of `sources` not in `skip`, in parallel,
+/// one batch of files per available core, and returns what it gave, in file order
+/// (the outcome does not depend on the thread count). `compile` parses and lowers
+/// each file in one call, so that a file's document is dropped as soon as it is
+/// lowered.
+pub fn map_files<T, F>(sources: &Sources, skip: &[FileId], diags: &mut Diagnostics, f: F) -> Vec<T>
+where
+    T: Send,
+    F: Fn(FileId, &str, &mut Diagnostics) -> Option<T> + Sync,
+{
     let files: Vec<(FileId, &str)> = sources
         .iter()
         .filter(|(id, file)| !skip.contains(id) && file.kind == crate::source::SourceKind::Kdl)
@@ -47,13 +62,21 @@ pub fn parse_all(sources: &Sources, skip: &[FileId], diags: &mut Diagnostics) ->
         .min(files.len())
         .max(1);
     let chunk = files.len().div_ceil(threads).max(1);
-    let results: Vec<(Vec<ParsedFile>, Diagnostics)> = if threads == 1 {
-        vec![parse_batch(&files)]
+    let batch = |files: &[(FileId, &str)]| {
+        let mut diags = Diagnostics::new();
+        let out: Vec<T> = files
+            .iter()
+            .filter_map(|(id, text)| f(*id, text, &mut diags))
+            .collect();
+        (out, diags)
+    };
+    let results: Vec<(Vec<T>, Diagnostics)> = if threads == 1 {
+        vec![batch(&files)]
     } else {
         std::thread::scope(|scope| {
             let handles: Vec<_> = files
                 .chunks(chunk)
-                .map(|batch| scope.spawn(move || parse_batch(batch)))
+                .map(|files| scope.spawn(|| batch(files)))
                 .collect();
             handles
                 .into_iter()
@@ -64,23 +87,12 @@ pub fn parse_all(sources: &Sources, skip: &[FileId], diags: &mut Diagnostics) ->
                 .collect()
         })
     };
-    let mut parsed = Vec::new();
-    for (docs, batch_diags) in results {
-        parsed.extend(docs);
+    let mut out = Vec::new();
+    for (items, batch_diags) in results {
+        out.extend(items);
         diags.extend(batch_diags);
     }
-    parsed
-}
-
-fn parse_batch(files: &[(FileId, &str)]) -> (Vec<ParsedFile>, Diagnostics) {
-    let mut diags = Diagnostics::new();
-    let mut parsed = Vec::new();
-    for (id, text) in files {
-        if let Some(doc) = parse_file(*id, text, &mut diags) {
-            parsed.push(ParsedFile { file: *id, doc });
-        }
-    }
-    (parsed, diags)
+    out
 }
 
 /// Parses one file's text. Returns `None` (and reports why) when it is not valid KDL.
