@@ -114,6 +114,7 @@ pub fn write_output(dir: &Path, artifacts: &[Artifact]) -> Result<(), OutputErro
 }
 
 fn write_all(root: &Path, artifacts: &[Artifact]) -> Result<(), OutputError> {
+    let mut folders = std::collections::BTreeSet::new();
     for artifact in artifacts {
         let rel = Path::new(&artifact.path);
         // Paths come from validated names; refuse anything that could leave the
@@ -122,12 +123,38 @@ fn write_all(root: &Path, artifacts: &[Artifact]) -> Result<(), OutputError> {
         if !safe || artifact.path.is_empty() {
             return Err(err(rel, "refusing to write outside the output folder"));
         }
-        let path = root.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        if let Some(parent) = rel.parent() {
+            folders.insert(parent);
         }
-        std::fs::write(&path, &artifact.content).map_err(io(&path))?;
     }
+    // Each folder once, then the files in parallel (one share per core): a build
+    // writes tens of thousands of small files.
+    for folder in folders {
+        let path = root.join(folder);
+        std::fs::create_dir_all(&path).map_err(io(&path))?;
+    }
+    let threads = std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let share = artifacts.len().div_ceil(threads).max(1);
+    let write = |batch: &[Artifact]| -> Result<(), OutputError> {
+        for artifact in batch {
+            let path = root.join(&artifact.path);
+            std::fs::write(&path, &artifact.content).map_err(io(&path))?;
+        }
+        Ok(())
+    };
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = artifacts
+            .chunks(share)
+            .map(|batch| scope.spawn(move || write(batch)))
+            .collect();
+        handles.into_iter().try_for_each(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(err(root, "a writer thread failed")))
+        })
+    })?;
     let marker = root.join(MARKER);
     std::fs::write(
         &marker,
