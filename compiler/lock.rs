@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use kdl::{KdlDocument, KdlNode};
+use kdl::KdlNode;
 
 use crate::alloc::{AllocKey, Allocation};
 use crate::diag::{codes, Diagnostic, Diagnostics};
@@ -97,7 +97,7 @@ pub fn read_from(sources: &Sources, diags: &mut Diagnostics) -> Option<Lock> {
 /// Reads a lock file's text. Malformed entries are reported (TR0105) and skipped.
 pub fn read(file: FileId, text: &str, diags: &mut Diagnostics) -> Lock {
     let mut lock = Lock::default();
-    let doc = match KdlDocument::parse_v2(text) {
+    let doc = match crate::parse::parse_kdl(text) {
         Ok(doc) => doc,
         Err(err) => {
             let mut diag = crate::parse::syntax_error(file, text, &err);

@@ -95,6 +95,16 @@ where
     out
 }
 
+/// Parses KDL text: the fast path when it can, else the `kdl` crate (whose error
+/// is then the one to report). For files trellis reads besides the sources
+/// (`trellis.lock`, written by trellis, takes the fast path).
+pub fn parse_kdl(text: &str) -> Result<KdlDocument, kdl::KdlError> {
+    match fast::parse(text) {
+        Some(doc) => Ok(doc),
+        None => KdlDocument::parse_v2(text),
+    }
+}
+
 /// Parses one file's text. Returns `None` (and reports why) when it is not valid KDL.
 pub fn parse_file(file: FileId, text: &str, diags: &mut Diagnostics) -> Option<KdlDocument> {
     if let Some((offset, depth)) = find_excess_depth(text) {
