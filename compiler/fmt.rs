@@ -220,8 +220,9 @@ fn is_number(s: &str) -> bool {
         .starts_with(|c: char| c.is_ascii_digit())
 }
 
-/// `s` as a quoted KDL string with the fewest escapes (also used for `trellis.lock`).
-pub(crate) fn quote(s: &str) -> String {
+/// `s` as a quoted KDL string with the fewest escapes (also used for `trellis.lock`,
+/// and by the tests and fuzz targets that write KDL).
+pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

@@ -110,6 +110,21 @@ pub struct Topology {
     pub clusters: Vec<ClusterGroup>,
 }
 
+impl Topology {
+    /// Every node: the networks, then per cluster its load balancer, services and
+    /// workloads.
+    pub fn nodes(&self) -> impl Iterator<Item = &Node> {
+        self.networks
+            .iter()
+            .chain(self.clusters.iter().flat_map(|c| {
+                c.load_balancer
+                    .iter()
+                    .chain(&c.services)
+                    .chain(&c.workloads)
+            }))
+    }
+}
+
 /// The topology of the project, or of one cluster (and its network).
 pub fn topology(model: &Model, alloc: &Allocation, only_cluster: Option<&str>) -> Topology {
     let addresses = alloc.address_map();
@@ -159,25 +174,9 @@ pub fn topology(model: &Model, alloc: &Allocation, only_cluster: Option<&str>) -
                 label,
             }
         });
-        let mut services: Vec<_> = model
-            .services
-            .iter()
-            .filter(|s| s.cluster.value == cname)
-            .filter(|s| {
-                matches!(
-                    s.kind.value,
-                    ServiceType::LoadBalancer | ServiceType::NodePort
-                )
-            })
-            .collect();
-        services.sort_by(|a, b| {
-            (&a.namespace.value, &a.name.value).cmp(&(&b.namespace.value, &b.name.value))
-        });
+        let services = model.exposed_services(cname);
         let engine = Engine::new(model, Some(alloc), c);
-        let mut workloads: Vec<&Workload> = engine.workloads().collect();
-        workloads.sort_by(|a, b| {
-            (&a.namespace.value, &a.name.value).cmp(&(&b.namespace.value, &b.name.value))
-        });
+        let workloads = engine.workloads_by_name(None);
         let workload_id =
             |w: &Workload| format!("workload/{cname}/{}/{}", w.namespace.value, w.name.value);
         let mut edges = Vec::new();

@@ -162,17 +162,7 @@ pub fn render(topo: &Topology) -> String {
     let width = x_band_end + MARGIN;
 
     // Row pitch: the tallest node, so rows line up across columns.
-    let tallest = topo
-        .networks
-        .iter()
-        .chain(topo.clusters.iter().flat_map(|c| {
-            c.load_balancer
-                .iter()
-                .chain(&c.services)
-                .chain(&c.workloads)
-        }))
-        .map(|n| node_size(n).1)
-        .fold(0.0, f64::max);
+    let tallest = topo.nodes().map(|n| node_size(n).1).fold(0.0, f64::max);
     let pitch = tallest + ROW_GAP;
 
     let mut places: BTreeMap<String, Place> = BTreeMap::new();
@@ -331,16 +321,7 @@ pub fn render(topo: &Topology) -> String {
     }
 
     let mut nodes = String::new();
-    let all_nodes = topo
-        .networks
-        .iter()
-        .chain(topo.clusters.iter().flat_map(|c| {
-            c.load_balancer
-                .iter()
-                .chain(&c.services)
-                .chain(&c.workloads)
-        }));
-    for node in all_nodes {
+    for node in topo.nodes() {
         if let Some(p) = places.get(node.id.as_str()) {
             draw_node(&mut nodes, node, p);
         }

@@ -43,6 +43,17 @@ pub struct Project {
     pub diagnostics: Diagnostics,
 }
 
+/// `file` relative to `root`, with `/` between components whatever the platform:
+/// the stable name of a file in diagnostics and snapshots.
+pub fn relative_path(root: &Path, file: &Path) -> String {
+    file.strip_prefix(root)
+        .unwrap_or(file)
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// Loads a folder or a single `.kdl` file. Folders in `skip` (the output folder) are
 /// not entered.
 pub fn load(path: &Path, skip: &[PathBuf]) -> Result<Project, LoadError> {
@@ -106,14 +117,7 @@ pub fn load(path: &Path, skip: &[PathBuf]) -> Result<Project, LoadError> {
         if !entry.file_type().is_file() || entry.path().extension() != Some("kdl".as_ref()) {
             continue;
         }
-        let rel = entry
-            .path()
-            .strip_prefix(path)
-            .unwrap_or(entry.path())
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join("/");
+        let rel = relative_path(path, entry.path());
         files.push((rel, entry.path().to_path_buf()));
     }
     files.sort();

@@ -802,13 +802,7 @@ fn run_matrix(
     };
     let engine =
         trellis::reach::Engine::new(&compilation.model, compilation.allocation.as_ref(), c);
-    let mut workloads: Vec<&trellis::model::Workload> = engine
-        .workloads()
-        .filter(|w| namespace.is_none_or(|ns| w.namespace.value == ns))
-        .collect();
-    workloads.sort_by(|a, b| {
-        (&a.namespace.value, &a.name.value).cmp(&(&b.namespace.value, &b.name.value))
-    });
+    let workloads = engine.workloads_by_name(namespace);
     let names: Vec<String> = workloads
         .iter()
         .map(|w| format!("{}/{}", w.namespace.value, w.name.value))

@@ -195,6 +195,19 @@ impl<'m> Engine<'m> {
             .filter(move |w| w.cluster.value == c)
     }
 
+    /// The workloads of the cluster (of `namespace` only, when given), sorted by
+    /// namespace and name: the rows and columns of a matrix.
+    pub fn workloads_by_name(&self, namespace: Option<&str>) -> Vec<&'m Workload> {
+        let mut workloads: Vec<&'m Workload> = self
+            .workloads()
+            .filter(|w| namespace.is_none_or(|ns| w.namespace.value == ns))
+            .collect();
+        workloads.sort_by(|a, b| {
+            (&a.namespace.value, &a.name.value).cmp(&(&b.namespace.value, &b.name.value))
+        });
+        workloads
+    }
+
     /// Looks up `namespace/workload`.
     pub fn workload(&self, namespace: &str, name: &str) -> Option<&'m Workload> {
         self.workloads()

@@ -624,20 +624,7 @@ fn cluster_view(
             .collect(),
     });
 
-    let mut services: Vec<_> = model
-        .services
-        .iter()
-        .filter(|s| s.cluster.value == cname)
-        .filter(|s| {
-            matches!(
-                s.kind.value,
-                ServiceType::LoadBalancer | ServiceType::NodePort
-            )
-        })
-        .collect();
-    services.sort_by(|a, b| {
-        (&a.namespace.value, &a.name.value).cmp(&(&b.namespace.value, &b.name.value))
-    });
+    let services = model.exposed_services(cname);
     let mut frontends = Vec::new();
     for s in services {
         let (ns, name) = (s.namespace.value.as_str(), s.name.value.as_str());
@@ -734,7 +721,7 @@ fn matrix_view(
     alloc: Option<&Allocation>,
 ) -> (Option<MatrixView>, Option<Vec<Segment>>) {
     let engine = Engine::new(model, alloc, c);
-    let mut workloads: Vec<&Workload> = engine.workloads().collect();
+    let workloads = engine.workloads_by_name(None);
     if workloads.is_empty() {
         return (None, Some(segments("the cluster has no workloads")));
     }
@@ -748,9 +735,6 @@ fn matrix_view(
             ))),
         );
     }
-    workloads.sort_by(|a, b| {
-        (&a.namespace.value, &a.name.value).cmp(&(&b.namespace.value, &b.name.value))
-    });
     let names: Vec<String> = workloads
         .iter()
         .map(|w| format!("{}/{}", w.namespace.value, w.name.value))

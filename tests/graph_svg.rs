@@ -99,16 +99,7 @@ fn every_example_svg_is_well_formed_complete_and_deterministic() {
         );
         let texts = assert_well_formed(&svg, &name);
         let topo = trellis::graph::topology(&c.model, alloc, None);
-        let nodes = topo
-            .networks
-            .iter()
-            .chain(topo.clusters.iter().flat_map(|c| {
-                c.load_balancer
-                    .iter()
-                    .chain(&c.services)
-                    .chain(&c.workloads)
-            }));
-        for node in nodes {
+        for node in topo.nodes() {
             let label = node.label.join("\n");
             assert!(
                 texts.contains(&label),

@@ -174,21 +174,7 @@ fn hostile_values() -> Vec<(&'static str, String)> {
 
 /// A KDL string literal holding exactly `value`.
 fn kdl_string(value: &str) -> String {
-    let mut out = String::from("\"");
-    for c in value.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control()
-                || matches!(c as u32, 0x200e | 0x200f | 0x202a..=0x202e | 0x2066..=0x2069 | 0xfeff) =>
-            {
-                out.push_str(&format!("\\u{{{:x}}}", c as u32));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    trellis::fmt::quote(value)
 }
 
 /// The project with `value` in slot `target` and ordinary values elsewhere, and the

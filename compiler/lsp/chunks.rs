@@ -34,6 +34,11 @@ pub fn cuts(text: &str) -> Option<Vec<usize>> {
     let mut continued = false;
     let mut i = 0usize;
     while i < bytes.len() {
+        // Comments and strings are skipped whole; they leave `continued` as it is.
+        if let Some(next) = crate::parse::skip_comment_or_string(bytes, i) {
+            i = next;
+            continue;
+        }
         match at(i) {
             b'\n' => {
                 i += 1;
@@ -59,71 +64,6 @@ pub fn cuts(text: &str) -> Option<Vec<usize>> {
             b'\\' => {
                 continued = true;
                 i += 1;
-            }
-            b'/' if at(i + 1) == b'/' => {
-                while i < bytes.len() && at(i) != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if at(i + 1) == b'*' => {
-                let mut level = 1usize;
-                i += 2;
-                while i < bytes.len() && level > 0 {
-                    if at(i) == b'/' && at(i + 1) == b'*' {
-                        level += 1;
-                        i += 2;
-                    } else if at(i) == b'*' && at(i + 1) == b'/' {
-                        level -= 1;
-                        i += 2;
-                    } else {
-                        i += 1;
-                    }
-                }
-            }
-            b'#' if at(i + 1) == b'#' || at(i + 1) == b'"' => {
-                let mut hashes = 0usize;
-                while at(i) == b'#' {
-                    hashes += 1;
-                    i += 1;
-                }
-                if at(i) != b'"' {
-                    continue;
-                }
-                // `#"` or `#"""`: ends at a quote followed by the same hashes.
-                i += 1;
-                while i < bytes.len() {
-                    if at(i) == b'"' && (1..=hashes).all(|k| at(i + k) == b'#') {
-                        i += 1 + hashes;
-                        break;
-                    }
-                    i += 1;
-                }
-            }
-            b'"' if at(i + 1) == b'"' && at(i + 2) == b'"' => {
-                i += 3;
-                while i < bytes.len() {
-                    match at(i) {
-                        b'\\' => i += 2,
-                        b'"' if at(i + 1) == b'"' && at(i + 2) == b'"' => {
-                            i += 3;
-                            break;
-                        }
-                        _ => i += 1,
-                    }
-                }
-            }
-            b'"' => {
-                i += 1;
-                while i < bytes.len() {
-                    match at(i) {
-                        b'\\' => i += 2,
-                        b'"' => {
-                            i += 1;
-                            break;
-                        }
-                        _ => i += 1,
-                    }
-                }
             }
             b' ' | b'\t' | b'\r' => i += 1,
             _ => {

@@ -95,13 +95,7 @@ pub fn matrix<'m>(
     namespace: Option<&str>,
     port: Option<(u16, Protocol)>,
 ) -> Matrix<'m> {
-    let mut workloads: Vec<&Workload> = engine
-        .workloads()
-        .filter(|w| namespace.is_none_or(|ns| w.namespace.value == ns))
-        .collect();
-    workloads.sort_by(|a, b| {
-        (&a.namespace.value, &a.name.value).cmp(&(&b.namespace.value, &b.name.value))
-    });
+    let workloads = engine.workloads_by_name(namespace);
     let mut parties: Vec<Party> = workloads.into_iter().map(Party::Workload).collect();
     parties.extend(
         ranges::split(&blocks(model))

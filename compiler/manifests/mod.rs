@@ -116,14 +116,7 @@ pub fn load(path: &Path) -> Result<(Sources, Vec<Message>), LoadError> {
             if !entry.file_type().is_file() || !matches!(ext, Some("yaml" | "yml")) {
                 continue;
             }
-            let rel = entry
-                .path()
-                .strip_prefix(path)
-                .unwrap_or(entry.path())
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join("/");
+            let rel = crate::load::relative_path(path, entry.path());
             files.push((rel, entry.path().to_path_buf()));
         }
         files.sort();

@@ -40,6 +40,26 @@ impl Model {
     /// Lowering one file never looks at another, so lowering files one by one and
     /// appending the models in file order gives the model of lowering them together
     /// (the language server caches the model of each file this way).
+    /// The services of `cluster` that take a NodePort (NodePort and LoadBalancer),
+    /// sorted by namespace and name: what the load balancer fronts.
+    pub fn exposed_services(&self, cluster: &str) -> Vec<&Service> {
+        let mut services: Vec<&Service> = self
+            .services
+            .iter()
+            .filter(|s| s.cluster.value == cluster)
+            .filter(|s| {
+                matches!(
+                    s.kind.value,
+                    ServiceType::LoadBalancer | ServiceType::NodePort
+                )
+            })
+            .collect();
+        services.sort_by(|a, b| {
+            (&a.namespace.value, &a.name.value).cmp(&(&b.namespace.value, &b.name.value))
+        });
+        services
+    }
+
     /// Moves `other`'s declarations after this model's (`extend_from` without
     /// copying).
     pub fn append(&mut self, other: Model) {

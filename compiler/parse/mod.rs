@@ -305,55 +305,65 @@ fn find_excess_depth(text: &str) -> Option<(usize, usize)> {
     let bytes = text.as_bytes();
     let mut depth = 0usize;
     let mut i = 0usize;
-    let at = |k: usize| bytes.get(k).copied().unwrap_or(0);
-    while i < bytes.len() {
-        match at(i) {
+    while let Some(&b) = bytes.get(i) {
+        if let Some(next) = skip_comment_or_string(bytes, i) {
+            i = next;
+            continue;
+        }
+        match b {
             b'{' => {
                 depth += 1;
                 if depth > MAX_DEPTH {
                     return Some((i, depth));
                 }
+            }
+            b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// When a comment or a string starts at `i`, the offset just after it (a `//`
+/// comment ends before its newline; an unterminated one runs to the end); else
+/// `None`. For the scanners that look at KDL's structure without parsing it: the
+/// nesting depth here, the chunk cuts of the language server (`lsp/chunks.rs`).
+pub(crate) fn skip_comment_or_string(bytes: &[u8], mut i: usize) -> Option<usize> {
+    let at = |k: usize| bytes.get(k).copied().unwrap_or(0);
+    match at(i) {
+        b'/' if at(i + 1) == b'/' => {
+            while i < bytes.len() && at(i) != b'\n' {
                 i += 1;
             }
-            b'}' => {
-                depth = depth.saturating_sub(1);
-                i += 1;
-            }
-            b'/' if at(i + 1) == b'/' => {
-                while i < bytes.len() && at(i) != b'\n' {
+        }
+        b'/' if at(i + 1) == b'*' => {
+            // Block comments nest.
+            let mut level = 1usize;
+            i += 2;
+            while i < bytes.len() && level > 0 {
+                if at(i) == b'/' && at(i + 1) == b'*' {
+                    level += 1;
+                    i += 2;
+                } else if at(i) == b'*' && at(i + 1) == b'/' {
+                    level -= 1;
+                    i += 2;
+                } else {
                     i += 1;
                 }
             }
-            b'/' if at(i + 1) == b'*' => {
-                let mut level = 1usize;
-                i += 2;
-                while i < bytes.len() && level > 0 {
-                    if at(i) == b'/' && at(i + 1) == b'*' {
-                        level += 1;
-                        i += 2;
-                    } else if at(i) == b'*' && at(i + 1) == b'/' {
-                        level -= 1;
-                        i += 2;
-                    } else {
-                        i += 1;
-                    }
-                }
-            }
-            b'#' if at(i + 1) == b'#' || at(i + 1) == b'"' => {
-                // Raw string: #"..."#, ##"..."## and so on.
-                let mut hashes = 0usize;
-                while at(i) == b'#' {
-                    hashes += 1;
-                    i += 1;
-                }
-                if at(i) != b'"' {
-                    continue;
-                }
+        }
+        b'#' if at(i + 1) == b'#' || at(i + 1) == b'"' => {
+            // A raw string, `#"…"#`, `##"…"##`, `#"""…"""#`: it ends at a quote
+            // followed by as many hashes as it opened with.
+            let mut hashes = 0usize;
+            while at(i) == b'#' {
+                hashes += 1;
                 i += 1;
-                loop {
-                    if i >= bytes.len() {
-                        break;
-                    }
+            }
+            if at(i) == b'"' {
+                i += 1;
+                while i < bytes.len() {
                     if at(i) == b'"' && (1..=hashes).all(|k| at(i + k) == b'#') {
                         i += 1 + hashes;
                         break;
@@ -361,23 +371,36 @@ fn find_excess_depth(text: &str) -> Option<(usize, usize)> {
                     i += 1;
                 }
             }
-            b'"' => {
-                i += 1;
-                while i < bytes.len() {
-                    match at(i) {
-                        b'\\' => i += 2,
-                        b'"' => {
-                            i += 1;
-                            break;
-                        }
-                        _ => i += 1,
+        }
+        b'"' if at(i + 1) == b'"' && at(i + 2) == b'"' => {
+            i += 3;
+            while i < bytes.len() {
+                match at(i) {
+                    b'\\' => i += 2,
+                    b'"' if at(i + 1) == b'"' && at(i + 2) == b'"' => {
+                        i += 3;
+                        break;
                     }
+                    _ => i += 1,
                 }
             }
-            _ => i += 1,
         }
+        b'"' => {
+            i += 1;
+            while i < bytes.len() {
+                match at(i) {
+                    b'\\' => i += 2,
+                    b'"' => {
+                        i += 1;
+                        break;
+                    }
+                    _ => i += 1,
+                }
+            }
+        }
+        _ => return None,
     }
-    None
+    Some(i.min(bytes.len()))
 }
 
 #[cfg(test)]

@@ -90,30 +90,7 @@ pub struct Generator<'a, 'b> {
 /// A KDL string literal for `s` (every value the generator writes goes through it,
 /// so a hostile value is data, never syntax).
 fn q(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            // KDL forbids some code points even in strings; escape them all.
-            c if matches!(
-                c as u32,
-                0x200e | 0x200f | 0x202a..=0x202e | 0x2066..=0x2069 | 0xfeff
-            ) =>
-            {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    trellis::fmt::quote(s)
 }
 
 impl<'a, 'b> Generator<'a, 'b> {
