@@ -23,6 +23,10 @@ use trellis::reach::Engine;
 use trellis::source::Sources;
 use trellis::{compile, Compilation, Options};
 
+// The allocator the `trellis` binary uses, so figures match the command line.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Services per generated file, as a team would split a large project.
 const PER_FILE: usize = 250;
 
@@ -217,7 +221,13 @@ fn peers(c: &mut Criterion) {
             })
         });
         group.bench_function("emit", |b| {
-            b.iter(|| black_box(trellis::emit::emit_all(&model, alloc)))
+            b.iter(|| {
+                black_box(trellis::emit::emit_all(
+                    &model,
+                    alloc,
+                    trellis::emit::Layout::Files,
+                ))
+            })
         });
         group.bench_function("compile", |b| {
             b.iter(|| black_box(compile(&sources, Diagnostics::new(), &Options::default())))

@@ -39,6 +39,7 @@ pub mod lsp;
 pub mod manifests;
 pub mod model;
 pub mod output;
+pub mod par;
 pub mod parse;
 pub mod reach;
 pub mod report;
@@ -59,6 +60,8 @@ pub struct Options {
     /// `report`, the queries and the language server, which write no files;
     /// emitters report no diagnostics, so the diagnostics are the same.
     pub skip_emit: bool,
+    /// How the Kubernetes and Calico objects are laid out in files.
+    pub layout: emit::Layout,
 }
 
 /// The result of compiling a project.
@@ -143,7 +146,7 @@ pub fn compile_lowered(
         check::expect::check_expectations(&model, allocation.as_ref(), &mut diags);
     }
     let artifacts = match (&allocation, diags.has_errors()) {
-        (Some(alloc), false) if !options.skip_emit => emit::emit_all(&model, alloc),
+        (Some(alloc), false) if !options.skip_emit => emit::emit_all(&model, alloc, options.layout),
         _ => Vec::new(),
     };
     let mut diagnostics = diags.into_sorted();

@@ -17,6 +17,12 @@ use trellis::diag::{codes, Diagnostic, Diagnostics};
 use trellis::load;
 use trellis::source::Sources;
 
+// mimalloc: the pipeline allocates many small strings and vectors in worker threads;
+// glibc malloc spent ~30% of a 10,000-service check in malloc/free and arena
+// consolidation (perf). See docs/performance.md.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const EXAMPLES: &str = "\
 Examples:
   trellis check examples/quickstart
@@ -65,6 +71,23 @@ enum GraphFormat {
     Svg,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+enum LayoutArg {
+    /// One file per object, listed by each cluster's kustomization.yaml
+    Files,
+    /// One multi-document YAML stream per cluster for Kubernetes, one for Calico
+    Bundle,
+}
+
+impl From<LayoutArg> for trellis::emit::Layout {
+    fn from(layout: LayoutArg) -> Self {
+        match layout {
+            LayoutArg::Files => trellis::emit::Layout::Files,
+            LayoutArg::Bundle => trellis::emit::Layout::Bundle,
+        }
+    }
+}
+
 #[derive(clap::Args)]
 struct CheckArgs {
     /// A project folder (every *.kdl below it) or a single .kdl file
@@ -90,6 +113,11 @@ enum Command {
         /// Output folder (default: PATH/out for a folder)
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// How Kubernetes and Calico objects are laid out: one file per object, or
+        /// one multi-document stream per cluster (kubernetes/manifests.yaml,
+        /// calico/policies.yaml)
+        #[arg(long, value_enum, default_value_t = LayoutArg::Files)]
+        layout: LayoutArg,
     },
     /// Format trellis sources canonically, keeping comments
     #[command(after_help = "Example:\n  trellis fmt examples/ --check")]
@@ -213,9 +241,13 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Check(args) => run_check(&args, None),
-        Command::Build { check, output } => {
+        Command::Build {
+            check,
+            output,
+            layout,
+        } => {
             let out = output.unwrap_or_else(|| default_output(&check.path));
-            run_check(&check, Some(&out))
+            run_check(&check, Some((&out, layout.into())))
         }
         Command::Plan(args) => run_plan(&args),
         Command::Reach {
@@ -291,8 +323,12 @@ fn load_project(path: &Path, skip: &[PathBuf]) -> Result<load::Project, u8> {
     Ok(project)
 }
 
-fn run_check(args: &CheckArgs, output: Option<&Path>) -> u8 {
-    let skip: Vec<PathBuf> = output.map(Path::to_path_buf).into_iter().collect();
+/// `check`, or `build` when `output` gives the output folder and the layout.
+fn run_check(args: &CheckArgs, output: Option<(&Path, trellis::emit::Layout)>) -> u8 {
+    let skip: Vec<PathBuf> = output
+        .map(|(dir, _)| dir.to_path_buf())
+        .into_iter()
+        .collect();
     let project = match load_project(&args.path, &skip) {
         Ok(p) => p,
         Err(code) => return code,
@@ -301,13 +337,14 @@ fn run_check(args: &CheckArgs, output: Option<&Path>) -> u8 {
         deny_warnings: args.deny_warnings,
         // `check` writes nothing; `build` (with an output folder) needs the files.
         skip_emit: output.is_none(),
+        layout: output.map(|(_, layout)| layout).unwrap_or_default(),
     };
     let compilation = trellis::compile(&project.sources, project.diagnostics, &options);
     report(&compilation.diagnostics, &project.sources, args.format);
     if compilation.has_errors() {
         return 1;
     }
-    let (Some(out_dir), Some(alloc)) = (output, &compilation.allocation) else {
+    let (Some((out_dir, _)), Some(alloc)) = (output, &compilation.allocation) else {
         return 0;
     };
     // `build`: write the outputs (all or nothing), record the allocation, then say
@@ -431,6 +468,7 @@ fn run_plan(args: &CheckArgs) -> u8 {
     let options = trellis::Options {
         deny_warnings: args.deny_warnings,
         skip_emit: true,
+        ..trellis::Options::default()
     };
     let compilation = trellis::compile(&project.sources, project.diagnostics, &options);
     report(&compilation.diagnostics, &project.sources, args.format);
@@ -512,6 +550,7 @@ fn run_report(path: &Path, output: Option<&Path>, deny_warnings: bool) -> u8 {
         deny_warnings,
         // The report shows the plan and the allocation, not the generated files.
         skip_emit: true,
+        ..trellis::Options::default()
     };
     let compilation = trellis::compile(&project.sources, project.diagnostics, &options);
     report(&compilation.diagnostics, &project.sources, Format::Text);

@@ -133,28 +133,15 @@ fn write_all(root: &Path, artifacts: &[Artifact]) -> Result<(), OutputError> {
         let path = root.join(folder);
         std::fs::create_dir_all(&path).map_err(io(&path))?;
     }
-    let threads = std::thread::available_parallelism()
-        .map(usize::from)
-        .unwrap_or(1)
-        .clamp(1, 8);
-    let share = artifacts.len().div_ceil(threads).max(1);
-    let write = |batch: &[Artifact]| -> Result<(), OutputError> {
+    crate::par::map_shares(artifacts, |batch| -> Result<(), OutputError> {
         for artifact in batch {
             let path = root.join(&artifact.path);
             std::fs::write(&path, &artifact.content).map_err(io(&path))?;
         }
         Ok(())
-    };
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = artifacts
-            .chunks(share)
-            .map(|batch| scope.spawn(move || write(batch)))
-            .collect();
-        handles.into_iter().try_for_each(|h| {
-            h.join()
-                .unwrap_or_else(|_| Err(err(root, "a writer thread failed")))
-        })
-    })?;
+    })
+    .into_iter()
+    .collect::<Result<(), OutputError>>()?;
     let marker = root.join(MARKER);
     std::fs::write(
         &marker,

@@ -422,16 +422,21 @@ fn output_does_not_depend_on_the_thread_count() {
         // One project of several files: the three examples' files side by side
         // would clash, so build each and collect everything.
         let mut all = String::new();
-        for example in ["multi-tier", "mixed-os", "shared-network"] {
+        let builds = ["multi-tier", "mixed-os", "shared-network"]
+            .into_iter()
+            .flat_map(|e| [(e, "files"), (e, "bundle")]);
+        for (example, layout) in builds {
+            let folder = format!("{example}/out-{layout}");
             let out = Command::new(env!("CARGO_BIN_EXE_trellis"))
-                .args(["build", example, "--format", "json"])
+                .args(["build", example, "--format", "json", "--layout", layout])
+                .args(["-o", &folder])
                 .env("TRELLIS_THREADS", threads)
                 .current_dir(dir.path())
                 .output()
                 .expect("build");
             assert_eq!(code(&out), 0, "{}", text(&out.stderr));
             all.push_str(&text(&out.stdout));
-            let mut files: Vec<_> = walk_files(&dir.path().join(example).join("out"));
+            let mut files: Vec<_> = walk_files(&dir.path().join(&folder));
             files.sort();
             for f in files {
                 all.push_str(

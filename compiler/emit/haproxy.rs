@@ -25,7 +25,7 @@ use tera::{Context, Tera};
 
 use super::{escape, Artifact};
 use crate::alloc::{AllocKey, Allocation};
-use crate::model::{Cluster, LbSku, Model, Network, NetworkMode, Os, ServiceType, Workload};
+use crate::model::{Cluster, LbSku, Model, Network, NetworkMode, Os, ServiceType};
 
 const HAPROXY_TEMPLATE: &str = include_str!("../../stdlib/templates/haproxy.cfg.tera");
 const KEEPALIVED_TEMPLATE: &str = include_str!("../../stdlib/templates/keepalived.conf.tera");
@@ -65,27 +65,13 @@ pub fn emit(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
     ) else {
         return Vec::new();
     };
-    let mut by_label: HashMap<(&str, &str, &str, &str), Vec<&Workload>> = HashMap::new();
-    for w in &model.workloads {
-        for l in &w.labels.items {
-            by_label
-                .entry((
-                    &w.cluster.value,
-                    &w.namespace.value,
-                    &l.key.value,
-                    &l.value.value,
-                ))
-                .or_default()
-                .push(w);
-        }
-    }
     let cx = Cx {
         model,
         addresses: alloc.address_map(),
         node_ports: alloc.node_port_map(),
         workloads: crate::model::index::WorkloadIndex::new(model),
     };
-    let mut out = Vec::new();
+    let mut jobs: Vec<(&Cluster, &Network, usize)> = Vec::new();
     for network in sorted_networks(model) {
         let mut clusters: Vec<&Cluster> = model
             .clusters
@@ -93,11 +79,19 @@ pub fn emit(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
             .filter(|c| c.network.value == network.name.value)
             .collect();
         clusters.sort_by(|a, b| a.name.value.cmp(&b.name.value));
-        for (vrid_idx, cluster) in clusters.into_iter().enumerate() {
-            cx.emit_cluster(cluster, network, vrid_idx, &haproxy, &keepalived, &mut out);
-        }
+        jobs.extend(
+            clusters
+                .into_iter()
+                .enumerate()
+                .map(|(vrid_idx, cluster)| (cluster, network, vrid_idx)),
+        );
     }
-    out
+    // The clusters, one share per core.
+    crate::par::flat_map(&jobs, |&(cluster, network, vrid_idx)| {
+        let mut out = Vec::new();
+        cx.emit_cluster(cluster, network, vrid_idx, &haproxy, &keepalived, &mut out);
+        out
+    })
 }
 
 fn sorted_networks(model: &Model) -> Vec<&Network> {

@@ -28,77 +28,82 @@ use crate::alloc::{AllocKey, Allocation};
 use crate::model::{
     Cluster, Ingress, Labels, Model, Os, PathMatch, PortRef, Service, ServiceType, Workload,
 };
+use crate::par;
 
 /// The label every object trellis writes carries.
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "trellis");
 
-/// Writes every cluster's manifests.
+/// Writes every cluster's manifests, one share of each kind of object per core.
 pub fn emit(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
-    let cx = Context::new(model, alloc);
-    let mut out = Vec::new();
-    for cluster in &model.clusters {
-        cx.emit_cluster(cluster, &mut out);
-    }
+    let cx = Context::new(alloc);
+    let clusters: HashMap<&str, &Cluster> = model
+        .clusters
+        .iter()
+        .map(|c| (c.name.value.as_str(), c))
+        .collect();
+    // An object of a cluster that is not declared has no manifest (the checker
+    // reports it; emitters run only on checked models).
+    let file = |cluster: &str, namespace: &str, name: String, content: String| {
+        clusters.contains_key(cluster).then(|| Artifact {
+            path: format!("{cluster}/kubernetes/{namespace}/{name}"),
+            content,
+        })
+    };
+    let mut out = par::flat_map(&model.namespaces, |ns| {
+        let object = Namespace {
+            api_version: "v1",
+            kind: "Namespace",
+            metadata: Metadata::new(&ns.name.value, None, object_labels(&ns.labels)),
+        };
+        let content = to_document(&object);
+        Vec::from_iter(file(
+            &ns.cluster.value,
+            &ns.name.value,
+            "namespace.yaml".into(),
+            content,
+        ))
+    });
+    out.extend(par::flat_map(&model.workloads, |w| {
+        let Some(cluster) = clusters.get(w.cluster.value.as_str()) else {
+            return Vec::new();
+        };
+        Vec::from_iter(file(
+            &w.cluster.value,
+            &w.namespace.value,
+            format!("deployment-{}.yaml", w.name.value),
+            to_document(&deployment(cluster, w)),
+        ))
+    }));
+    out.extend(par::flat_map(&model.services, |s| {
+        Vec::from_iter(file(
+            &s.cluster.value,
+            &s.namespace.value,
+            format!("service-{}.yaml", s.name.value),
+            to_document(&cx.service(s)),
+        ))
+    }));
+    out.extend(par::flat_map(&model.ingresses, |i| {
+        Vec::from_iter(file(
+            &i.cluster.value,
+            &i.namespace.value,
+            format!("ingress-{}.yaml", i.name.value),
+            to_document(&ingress(i)),
+        ))
+    }));
     out
 }
 
 struct Context<'m> {
-    model: &'m Model,
     addresses: HashMap<&'m AllocKey, IpAddr>,
     node_ports: HashMap<&'m AllocKey, u16>,
 }
 
 impl<'m> Context<'m> {
-    fn new(model: &'m Model, alloc: &'m Allocation) -> Context<'m> {
+    fn new(alloc: &'m Allocation) -> Context<'m> {
         Context {
-            model,
             addresses: alloc.address_map(),
             node_ports: alloc.node_port_map(),
         }
-    }
-
-    fn emit_cluster(&self, cluster: &Cluster, out: &mut Vec<Artifact>) {
-        let c = cluster.name.value.as_str();
-        let base = format!("{c}/kubernetes");
-        let mut files: Vec<Artifact> = Vec::new();
-        for ns in self
-            .model
-            .namespaces
-            .iter()
-            .filter(|n| n.cluster.value == c)
-        {
-            let object = Namespace {
-                api_version: "v1",
-                kind: "Namespace",
-                metadata: Metadata::new(&ns.name.value, None, object_labels(&ns.labels)),
-            };
-            files.push(Artifact {
-                path: format!("{}/namespace.yaml", ns.name.value),
-                content: to_document(&object),
-            });
-        }
-        for w in self.model.workloads.iter().filter(|w| w.cluster.value == c) {
-            files.push(Artifact {
-                path: format!("{}/deployment-{}.yaml", w.namespace.value, w.name.value),
-                content: to_document(&deployment(cluster, w)),
-            });
-        }
-        for s in self.model.services.iter().filter(|s| s.cluster.value == c) {
-            files.push(Artifact {
-                path: format!("{}/service-{}.yaml", s.namespace.value, s.name.value),
-                content: to_document(&self.service(s)),
-            });
-        }
-        for i in self.model.ingresses.iter().filter(|i| i.cluster.value == c) {
-            files.push(Artifact {
-                path: format!("{}/ingress-{}.yaml", i.namespace.value, i.name.value),
-                content: to_document(&ingress(i)),
-            });
-        }
-        out.extend(files.into_iter().map(|f| Artifact {
-            path: format!("{base}/{}", f.path),
-            content: f.content,
-        }));
     }
 
     fn service(&self, s: &Service) -> ServiceObject {
@@ -372,10 +377,7 @@ pub fn kustomizations(artifacts: &[Artifact]) -> Vec<Artifact> {
     by_cluster
         .into_iter()
         .map(|(cluster, mut files)| {
-            files.sort_by(|a, b| {
-                let rank = |p: &str| if p.ends_with("/namespace.yaml") { 0 } else { 1 };
-                (rank(a), a).cmp(&(rank(b), b))
-            });
+            files.sort_by(|a, b| super::apply_order(a).cmp(&super::apply_order(b)));
             Artifact {
                 path: format!("{cluster}/kubernetes/kustomization.yaml"),
                 content: to_document(&Kustomization {

@@ -11,6 +11,10 @@
 //! - `powershell.rs`: `deploy.ps1` and `remove.ps1` for the AksHci module.
 //! - `escape.rs`: quoting for HAProxy and keepalived; `yaml.rs`: YAML output.
 //!
+//! The Kubernetes and Calico objects come out one file each; with
+//! [`Layout::Bundle`] they are then joined, per cluster, into one multi-document
+//! stream per target, in the order they must be applied.
+//!
 //! Invariant: emitters read only `Model` and `Allocation`, run only when the project
 //! has no errors, never re-validate and never report diagnostics. Every path they
 //! produce is built from validated names (DNS labels), so no user string can leave
@@ -24,8 +28,30 @@ pub mod policy;
 pub mod powershell;
 pub mod yaml;
 
+use std::collections::BTreeMap;
+
 use crate::alloc::Allocation;
 use crate::model::Model;
+
+/// How a cluster's Kubernetes and Calico objects are laid out in files.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Layout {
+    /// One file per object: `<cluster>/kubernetes/<namespace>/<kind>-<name>.yaml`
+    /// and `<cluster>/calico/...`.
+    #[default]
+    Files,
+    /// One multi-document YAML stream per cluster and target:
+    /// `<cluster>/kubernetes/manifests.yaml` and `<cluster>/calico/policies.yaml`,
+    /// holding the same documents in the order they must be applied.
+    Bundle,
+}
+
+/// The file of a cluster's Kubernetes objects in [`Layout::Bundle`], relative to
+/// `<cluster>/kubernetes/`.
+pub const KUBERNETES_BUNDLE: &str = "manifests.yaml";
+/// The file of a cluster's Calico objects in [`Layout::Bundle`], relative to
+/// `<cluster>/calico/`.
+pub const CALICO_BUNDLE: &str = "policies.yaml";
 
 /// One generated file: its path relative to the output folder (forward slashes) and
 /// its content.
@@ -36,9 +62,12 @@ pub struct Artifact {
 }
 
 /// Every artifact of the project, sorted by path.
-pub fn emit_all(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
+pub fn emit_all(model: &Model, alloc: &Allocation, layout: Layout) -> Vec<Artifact> {
     let mut artifacts = kubernetes::emit(model, alloc);
     artifacts.extend(policy::emit(model, alloc));
+    if layout == Layout::Bundle {
+        artifacts = bundle(artifacts);
+    }
     let kustomizations = kubernetes::kustomizations(&artifacts);
     artifacts.extend(kustomizations);
     artifacts.extend(haproxy::emit(model, alloc));
@@ -46,4 +75,47 @@ pub fn emit_all(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
     artifacts.extend(scripts);
     artifacts.sort_by(|a, b| a.path.cmp(&b.path));
     artifacts
+}
+
+/// Where a manifest goes when applied: Namespaces before the objects in them, and
+/// the Calico tier before the policies in it; then by path. Used for the
+/// kustomization's list, the order `deploy.ps1` applies Calico files in, and the
+/// order of documents in a bundle.
+pub(crate) fn apply_order(path: &str) -> (u8, &str) {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    let first = file == "namespace.yaml" || file.starts_with("tier-");
+    (u8::from(!first), path)
+}
+
+/// Joins each cluster's Kubernetes files, and each cluster's Calico files, into one
+/// stream of YAML documents in apply order. Every other artifact is kept as it is.
+fn bundle(artifacts: Vec<Artifact>) -> Vec<Artifact> {
+    let mut kept = Vec::new();
+    let mut streams: BTreeMap<String, Vec<Artifact>> = BTreeMap::new();
+    for a in artifacts {
+        let target = [
+            ("/kubernetes/", KUBERNETES_BUNDLE),
+            ("/calico/", CALICO_BUNDLE),
+        ]
+        .into_iter()
+        .find_map(|(folder, file)| {
+            let (cluster, _) = a.path.split_once(folder)?;
+            Some(format!("{cluster}{folder}{file}"))
+        });
+        match target {
+            Some(path) => streams.entry(path).or_default().push(a),
+            None => kept.push(a),
+        }
+    }
+    for (path, mut documents) in streams {
+        documents.sort_by(|a, b| apply_order(&a.path).cmp(&apply_order(&b.path)));
+        let size = documents.iter().map(|d| d.content.len() + 4).sum();
+        let mut content = String::with_capacity(size);
+        for d in documents {
+            content.push_str("---\n");
+            content.push_str(&d.content);
+        }
+        kept.push(Artifact { path, content });
+    }
+    kept
 }

@@ -66,7 +66,8 @@ pub fn emit(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
             }),
         });
     }
-    for policy in &model.policies {
+    // The policies, one share per core.
+    out.extend(crate::par::flat_map(&model.policies, |policy| {
         let c = &policy.cluster.value;
         let calico =
             policy.target.value == PolicyTarget::Calico || kubernetes_obstacle(policy).is_some();
@@ -79,23 +80,24 @@ pub fn emit(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
                 ),
                 _ => format!("{c}/calico/globalnetworkpolicy-{}.yaml", policy.name.value),
             };
-            out.push(Artifact {
+            vec![Artifact {
                 path,
                 content: to_document(&object),
-            });
+            }]
         } else {
-            for (name, object) in cx.kubernetes(policy) {
-                let ns = policy
-                    .namespace
-                    .as_ref()
-                    .map_or("default", |n| n.value.as_str());
-                out.push(Artifact {
+            let ns = policy
+                .namespace
+                .as_ref()
+                .map_or("default", |n| n.value.as_str());
+            cx.kubernetes(policy)
+                .into_iter()
+                .map(|(name, object)| Artifact {
                     path: format!("{c}/kubernetes/{ns}/networkpolicy-{name}.yaml"),
                     content: to_document(&object),
-                });
-            }
+                })
+                .collect()
         }
-    }
+    }));
     out
 }
 

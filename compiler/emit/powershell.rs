@@ -247,7 +247,7 @@ fn cluster_ctx(
         .map(|a| a.path.clone())
         .collect();
     // The tier before the policies that live in it.
-    calico.sort_by_key(|p| (!p.contains("/tier-"), p.clone()));
+    calico.sort_by(|a, b| super::apply_order(a).cmp(&super::apply_order(b)));
     Some(ClusterCtx {
         name: name.clone(),
         plugin: c.plugin.value.as_str(),

@@ -52,41 +52,14 @@ where
         .filter(|(id, file)| !skip.contains(id) && file.kind == crate::source::SourceKind::Kdl)
         .map(|(id, file)| (id, file.text.as_str()))
         .collect();
-    // `TRELLIS_THREADS` overrides the core count (tests use it to show the output
-    // does not depend on it).
-    let threads = std::env::var("TRELLIS_THREADS")
-        .ok()
-        .and_then(|t| t.parse::<usize>().ok())
-        .or_else(|| std::thread::available_parallelism().map(usize::from).ok())
-        .unwrap_or(1)
-        .min(files.len())
-        .max(1);
-    let chunk = files.len().div_ceil(threads).max(1);
-    let batch = |files: &[(FileId, &str)]| {
+    let results = crate::par::map_shares(&files, |files| {
         let mut diags = Diagnostics::new();
         let out: Vec<T> = files
             .iter()
             .filter_map(|(id, text)| f(*id, text, &mut diags))
             .collect();
         (out, diags)
-    };
-    let results: Vec<(Vec<T>, Diagnostics)> = if threads == 1 {
-        vec![batch(&files)]
-    } else {
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = files
-                .chunks(chunk)
-                .map(|files| scope.spawn(|| batch(files)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| (Vec::new(), Diagnostics::new()))
-                })
-                .collect()
-        })
-    };
+    });
     let mut out = Vec::new();
     for (items, batch_diags) in results {
         out.extend(items);

@@ -1,0 +1,85 @@
+//! Data parallelism without a scheduler: a slice cut into one contiguous share per
+//! core, each share handled by a scoped thread, the results put back in the order of
+//! the shares. What a caller computes therefore never depends on the thread count
+//! (tests set `TRELLIS_THREADS` to prove it).
+//!
+//! Used by the parser (one share of files per core), the emitters (one share of
+//! objects per core) and the output writer.
+
+/// How many threads to use: `TRELLIS_THREADS` when set to a number, else the number
+/// of cores; at least 1.
+pub fn threads() -> usize {
+    std::env::var("TRELLIS_THREADS")
+        .ok()
+        .and_then(|t| t.parse::<usize>().ok())
+        .or_else(|| std::thread::available_parallelism().map(usize::from).ok())
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// Runs `f` on [`threads`] contiguous shares of `items` at once and returns its
+/// results in the order of the shares. Runs on the calling thread when there is one
+/// thread or at most one item. A panic in a share is resumed on the calling thread,
+/// as if the work had run there: nothing is silently lost.
+pub fn map_shares<T, R, F>(items: &[T], f: F) -> Vec<R>
+where
+    T: Sync,
+    R: Send,
+    F: Fn(&[T]) -> R + Sync,
+{
+    let threads = threads().min(items.len()).max(1);
+    if threads == 1 {
+        return vec![f(items)];
+    }
+    let share = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(share)
+            .map(|chunk| scope.spawn(|| f(chunk)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
+/// [`map_shares`] for work that yields a list per item: the lists of all items,
+/// concatenated in item order.
+pub fn flat_map<T, R, F>(items: &[T], f: F) -> Vec<R>
+where
+    T: Sync,
+    R: Send,
+    F: Fn(&T) -> Vec<R> + Sync,
+{
+    map_shares(items, |share| share.iter().flat_map(&f).collect::<Vec<R>>())
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_keep_item_order() {
+        let items: Vec<u32> = (0..1000).collect();
+        let out = flat_map(&items, |i| vec![*i, *i]);
+        let want: Vec<u32> = items.iter().flat_map(|i| [*i, *i]).collect();
+        assert_eq!(out, want);
+        assert_eq!(map_shares(&[] as &[u32], |s| s.len()), vec![0]);
+    }
+
+    #[test]
+    fn a_panic_in_a_share_reaches_the_caller() {
+        let items: Vec<u32> = (0..100).collect();
+        let caught = std::panic::catch_unwind(|| {
+            flat_map(&items, |i| {
+                assert!(*i != 99, "boom");
+                vec![*i]
+            })
+        });
+        assert!(caught.is_err());
+    }
+}
