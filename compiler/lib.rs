@@ -95,9 +95,7 @@ pub fn compile(sources: &Sources, load_diags: Diagnostics, options: &Options) ->
     // lowering is per declaration, so the model pieces concatenated in file order
     // are the model `lower` makes of all files at once.
     let pieces = parse::map_files(sources, &skip, &mut diags, |file, text, diags| {
-        let doc = parse::parse_file(file, text, diags)?;
-        let parsed = [parse::ParsedFile { file, doc }];
-        Some(lower::lower(&parsed, sources, diags))
+        parse_and_lower(sources, file, text, diags)
     });
     let kdl_files = sources
         .iter()
@@ -109,6 +107,35 @@ pub fn compile(sources: &Sources, load_diags: Diagnostics, options: &Options) ->
         model.append(piece);
     }
     compile_lowered(sources, model, all_parsed, diags, options)
+}
+
+/// Parses and lowers one file, a chunk of top-level nodes at a time
+/// ([`parse::for_each_chunk`]), so that no large document is ever held: lowering is
+/// per declaration, so the chunks' models concatenated are the file's model (the
+/// language server lowers the same way). When a chunk does not parse, what the
+/// chunks gave is dropped and the whole file is parsed, to report its error.
+fn parse_and_lower(
+    sources: &Sources,
+    file: source::FileId,
+    text: &str,
+    diags: &mut Diagnostics,
+) -> Option<Model> {
+    let mut model = Model::default();
+    let mut chunk_diags = Diagnostics::new();
+    let parsed = parse::for_each_chunk(text, |doc| {
+        let chunk = [parse::ParsedFile { file, doc }];
+        model.append(lower::lower(&chunk, sources, &mut chunk_diags));
+    });
+    if parsed {
+        diags.extend(chunk_diags);
+        return Some(model);
+    }
+    let doc = parse::parse_file(file, text, diags)?;
+    Some(lower::lower(
+        &[parse::ParsedFile { file, doc }],
+        sources,
+        diags,
+    ))
 }
 
 /// The rest of `compile` once the files are parsed: `diags` holds the loader's and

@@ -35,14 +35,29 @@ where
     std::thread::scope(|scope| {
         let handles: Vec<_> = items
             .chunks(share)
-            .map(|chunk| scope.spawn(|| f(chunk)))
+            .map(|chunk| {
+                let f = &f;
+                std::thread::Builder::new()
+                    .stack_size(STACK)
+                    .spawn_scoped(scope, move || f(chunk))
+            })
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .map(|h| match h {
+                Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                // Only when the system is out of threads or memory: a failure of
+                // the whole run, as a panic on the calling thread would be.
+                Err(e) => panic!("cannot start a worker thread: {e}"),
+            })
             .collect()
     })
 }
+
+/// The stack of each worker: the parser's fall-back (the `kdl` crate) recurses, and
+/// the command line gives its own thread 64 MiB for the same reason. Only what is
+/// touched is ever allocated.
+const STACK: usize = 32 * 1024 * 1024;
 
 /// [`map_shares`] for work that yields a list per item: the lists of all items,
 /// concatenated in item order.

@@ -13,7 +13,11 @@ use trellis::parse::fast;
 
 mod common;
 
+#[path = "common/mutate.rs"]
+mod mutate;
+
 use common::{example_dirs, ROOT};
+use mutate::{mutate, Rng};
 
 /// Checks one text; returns whether the fast path took it.
 fn check(what: &str, text: &str) -> bool {
@@ -149,77 +153,6 @@ fn the_generated_peers_project_takes_the_fast_path() {
     }
 }
 
-/// A fixed-seed generator (xorshift), so a failure is reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-/// Pieces of KDL that probe the edges of the fast path.
-const PIECES: &[&str] = &[
-    " ",
-    "\t",
-    "\n",
-    "\r\n",
-    "\r",
-    ";",
-    "{",
-    "}",
-    "(",
-    ")",
-    "=",
-    "\"",
-    "#",
-    "/",
-    "//",
-    "/*",
-    "*/",
-    "/-",
-    "\\",
-    "-",
-    "+",
-    "_",
-    ".",
-    "0",
-    "1",
-    "007",
-    "1_0",
-    "1.5",
-    "1e3",
-    "0x1f",
-    "#true",
-    "#false",
-    "#null",
-    "#inf",
-    "true",
-    "null",
-    "a",
-    "é",
-    "\u{202e}",
-    "\u{feff}",
-    "\u{85}",
-    "\"\"\"",
-    "#\"",
-    "\"#",
-    "x=1",
-    "(t)",
-    "\\u{41}",
-    "\\n",
-    "\\s",
-    "a{",
-    "{}",
-    "99999999999999999999999999999999999999999",
-];
-
 #[test]
 fn random_mutations_agree() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
@@ -237,27 +170,8 @@ fn random_mutations_agree() {
             end += 1;
         }
         let mut window: Vec<char> = text.drain(start..end).collect();
-        for _ in 0..1 + rng.below(4) {
-            let at = rng.below(window.len() + 1);
-            match rng.below(3) {
-                0 => {
-                    let piece = PIECES[rng.below(PIECES.len())];
-                    for (i, c) in piece.chars().enumerate() {
-                        window.insert(at + i, c);
-                    }
-                }
-                1 if !window.is_empty() => {
-                    window.remove(at.min(window.len() - 1));
-                }
-                _ => {
-                    if !window.is_empty() {
-                        let from = rng.below(window.len());
-                        let c = window[from];
-                        window.insert(at, c);
-                    }
-                }
-            }
-        }
+        let edits = 1 + rng.below(4);
+        mutate(&mut rng, &mut window, edits);
         let text: String = window.into_iter().collect();
         total += 1;
         if check(&format!("mutation {round}"), &text) {

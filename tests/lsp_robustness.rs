@@ -316,7 +316,7 @@ fn large_files_parsed_in_chunks_give_the_diagnostics_of_check() {
         .map(|n| std::fs::read_to_string(root.join(n)).expect("generated"))
         .collect();
     assert!(
-        texts[1].len() >= trellis::lsp::chunks::MIN_FILE,
+        texts[1].len() >= trellis::parse::chunks::MIN_FILE,
         "the file is cut"
     );
     let uris: Vec<String> = names.iter().map(|n| file_uri(&root.join(n))).collect();

@@ -13,7 +13,6 @@
 //! and answered as `InternalError`, so one bad request cannot end the session.
 
 pub mod assist;
-pub mod chunks;
 pub mod features;
 pub mod nav;
 pub mod position;

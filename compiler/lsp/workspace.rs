@@ -20,9 +20,9 @@ use std::path::{Path, PathBuf};
 
 use kdl::KdlDocument;
 
-use super::chunks;
 use super::position::LineIndex;
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::parse::chunks;
 use crate::parse::{self, ParsedFile};
 
 use crate::model::Model;

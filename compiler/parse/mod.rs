@@ -9,6 +9,7 @@
 //! Invariant: this is, with `lower` (and `fmt` and `lock`, which read KDL of their
 //! own), the only module that sees `kdl` types.
 
+pub mod chunks;
 pub mod fast;
 
 use kdl::KdlDocument;
@@ -78,17 +79,52 @@ pub fn parse_kdl(text: &str) -> Result<KdlDocument, kdl::KdlError> {
     }
 }
 
+/// Parses `text` one chunk of top-level nodes at a time ([`chunks::cuts`]; a file
+/// under [`chunks::MIN_FILE`] bytes is one chunk) and hands each chunk's document,
+/// its spans those of the whole text, to `f`, dropping it before the next chunk is
+/// parsed: a large file never exists as one document.
+///
+/// Returns `false`, having stopped, when the text is nested too deep or a chunk does
+/// not parse. The caller then discards what `f` built and parses the whole text
+/// with [`parse_file`], whose diagnostic is the one to report.
+pub fn for_each_chunk(text: &str, mut f: impl FnMut(KdlDocument)) -> bool {
+    if find_excess_depth(text).is_some() {
+        return false;
+    }
+    let cuts = chunks::cuts(text).unwrap_or_else(|| vec![0]);
+    for (k, &start) in cuts.iter().enumerate() {
+        let end = cuts.get(k + 1).copied().unwrap_or(text.len());
+        let Some(Ok(mut doc)) = text.get(start..end).map(parse_kdl) else {
+            return false;
+        };
+        if start > 0 {
+            chunks::shift(&mut doc, start);
+        }
+        f(doc);
+    }
+    true
+}
+
+/// TR0103 for text nested deeper than [`MAX_DEPTH`], which is never handed to a
+/// parser (the `kdl` crate recurses once per level).
+pub fn nesting_error(file: FileId, text: &str) -> Option<Diagnostic> {
+    let (offset, depth) = find_excess_depth(text)?;
+    Some(
+        Diagnostic::new(
+            &codes::NESTING_TOO_DEEP,
+            Span::new(file, offset, offset + 1),
+            format!(
+                "children blocks nested {depth} levels deep; trellis accepts at most {MAX_DEPTH}"
+            ),
+        )
+        .label("this block is too deep"),
+    )
+}
+
 /// Parses one file's text. Returns `None` (and reports why) when it is not valid KDL.
 pub fn parse_file(file: FileId, text: &str, diags: &mut Diagnostics) -> Option<KdlDocument> {
-    if let Some((offset, depth)) = find_excess_depth(text) {
-        diags.push(
-            Diagnostic::new(
-                &codes::NESTING_TOO_DEEP,
-                Span::new(file, offset, offset + 1),
-                format!("children blocks nested {depth} levels deep; trellis accepts at most {MAX_DEPTH}"),
-            )
-            .label("this block is too deep"),
-        );
+    if let Some(diag) = nesting_error(file, text) {
+        diags.push(diag);
         return None;
     }
     // The fast path reads what projects are made of; anything else, and every
@@ -301,7 +337,7 @@ fn find_excess_depth(text: &str) -> Option<(usize, usize)> {
 /// When a comment or a string starts at `i`, the offset just after it (a `//`
 /// comment ends before its newline; an unterminated one runs to the end); else
 /// `None`. For the scanners that look at KDL's structure without parsing it: the
-/// nesting depth here, the chunk cuts of the language server (`lsp/chunks.rs`).
+/// nesting depth here, and the chunk cuts (`parse/chunks.rs`).
 pub(crate) fn skip_comment_or_string(bytes: &[u8], mut i: usize) -> Option<usize> {
     let at = |k: usize| bytes.get(k).copied().unwrap_or(0);
     match at(i) {
