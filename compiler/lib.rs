@@ -94,9 +94,19 @@ pub fn compile(sources: &Sources, load_diags: Diagnostics, options: &Options) ->
     // document dropped: documents are the largest thing a compilation holds, and
     // lowering is per declaration, so the model pieces concatenated in file order
     // are the model `lower` makes of all files at once.
-    let pieces = parse::map_files(sources, &skip, &mut diags, |file, text, diags| {
-        parse_and_lower(sources, file, text, diags)
-    });
+    // `trellis.lock` is read meanwhile, on its own thread.
+    let ((lock, lock_diags), pieces) = par::join(
+        || {
+            let mut diags = Diagnostics::new();
+            (lock::read_from(sources, &mut diags), diags)
+        },
+        || {
+            parse::map_files(sources, &skip, &mut diags, |file, text, diags| {
+                parse_and_lower(sources, file, text, diags)
+            })
+        },
+    );
+    diags.extend(lock_diags);
     let kdl_files = sources
         .iter()
         .filter(|(_, f)| f.kind == source::SourceKind::Kdl)
@@ -106,7 +116,7 @@ pub fn compile(sources: &Sources, load_diags: Diagnostics, options: &Options) ->
     for piece in pieces {
         model.append(piece);
     }
-    compile_lowered(sources, model, all_parsed, diags, options)
+    finish(model, lock, all_parsed, diags, options)
 }
 
 /// Parses and lowers one file, a chunk of top-level nodes at a time
@@ -165,6 +175,17 @@ pub fn compile_lowered(
     options: &Options,
 ) -> Compilation {
     let lock = lock::read_from(sources, &mut diags);
+    finish(model, lock, all_parsed, diags, options)
+}
+
+/// The stages after lowering, once `trellis.lock` is read: check, allocate, emit.
+fn finish(
+    model: Model,
+    lock: Option<lock::Lock>,
+    all_parsed: bool,
+    mut diags: Diagnostics,
+    options: &Options,
+) -> Compilation {
     check::check(&model, lock.as_ref(), &mut diags);
     let allocation =
         (!diags.has_errors()).then(|| alloc::allocate(&model, lock.as_ref(), &mut diags));

@@ -4,7 +4,8 @@
 //! (tests set `TRELLIS_THREADS` to prove it).
 //!
 //! Used by the parser (one share of files per core), the emitters (one share of
-//! objects per core) and the output writer.
+//! objects per core) and the output writer; [`join`] runs two independent pieces of
+//! work at once (the lock beside the sources, the two halves of `check`).
 
 /// How many threads to use: `TRELLIS_THREADS` when set to a number, else the number
 /// of cores; at least 1.
@@ -59,6 +60,31 @@ where
 /// touched is ever allocated.
 const STACK: usize = 32 * 1024 * 1024;
 
+/// Runs `a` and `b` at once (`a` on a worker thread) and returns both results; one
+/// after the other when there is one thread. A panic in either is resumed on the
+/// calling thread.
+pub fn join<A, B, FA, FB>(a: FA, b: FB) -> (A, B)
+where
+    A: Send,
+    FA: FnOnce() -> A + Send,
+    FB: FnOnce() -> B,
+{
+    if threads() == 1 {
+        return (a(), b());
+    }
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .stack_size(STACK)
+            .spawn_scoped(scope, a);
+        let b = b();
+        let a = match handle {
+            Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            Err(e) => panic!("cannot start a worker thread: {e}"),
+        };
+        (a, b)
+    })
+}
+
 /// [`map_shares`] for work that yields a list per item: the lists of all items,
 /// concatenated in item order.
 pub fn flat_map<T, R, F>(items: &[T], f: F) -> Vec<R>
@@ -84,6 +110,12 @@ mod tests {
         let want: Vec<u32> = items.iter().flat_map(|i| [*i, *i]).collect();
         assert_eq!(out, want);
         assert_eq!(map_shares(&[] as &[u32], |s| s.len()), vec![0]);
+    }
+
+    #[test]
+    fn join_returns_both_in_order() {
+        assert_eq!(join(|| 1, || "b"), (1, "b"));
+        assert!(std::panic::catch_unwind(|| join(|| panic!("a"), || 2)).is_err());
     }
 
     #[test]

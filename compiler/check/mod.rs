@@ -29,25 +29,39 @@ use crate::model::Model;
 
 /// Runs every check on the model; `lock` is the previous build's `trellis.lock`.
 pub fn check(model: &Model, lock: Option<&Lock>, diags: &mut Diagnostics) {
-    refs::check_duplicates(model, diags);
-    refs::check_references(model, diags);
-    platform::check_plugins(model, diags);
-    platform::check_vm_sizes(model, diags);
-    platform::check_capabilities(model, diags);
-    addresses::check_networks(model, diags);
-    addresses::check_cluster_cidrs(model, diags);
-    services::check_service_addresses(model, diags);
-    services::check_node_ports(model, diags);
-    services::check_shared_network_hazard(model, diags);
-    services::check_load_balancer_protocols(model, diags);
-    addresses::check_node_addresses(model, diags);
-    policy::check_policies(model, diags);
-    policy::check_policy_selectors(model, diags);
-    policy::check_node_peers(model, diags);
-    workloads::check_services(model, diags);
-    workloads::check_ingresses(model, diags);
-    workloads::check_workload_os(model, diags);
-    if let Some(lock) = lock {
-        platform::check_plugin_changes(model, lock, diags);
-    }
+    // The passes read only the model, so the two halves run at once; their reports
+    // are appended in pass order, as if they had run one after the other.
+    let (first, second) = crate::par::join(
+        || {
+            let mut diags = Diagnostics::new();
+            refs::check_duplicates(model, &mut diags);
+            refs::check_references(model, &mut diags);
+            platform::check_plugins(model, &mut diags);
+            platform::check_vm_sizes(model, &mut diags);
+            platform::check_capabilities(model, &mut diags);
+            addresses::check_networks(model, &mut diags);
+            addresses::check_cluster_cidrs(model, &mut diags);
+            services::check_service_addresses(model, &mut diags);
+            services::check_node_ports(model, &mut diags);
+            services::check_shared_network_hazard(model, &mut diags);
+            services::check_load_balancer_protocols(model, &mut diags);
+            addresses::check_node_addresses(model, &mut diags);
+            diags
+        },
+        || {
+            let mut diags = Diagnostics::new();
+            policy::check_policies(model, &mut diags);
+            policy::check_policy_selectors(model, &mut diags);
+            policy::check_node_peers(model, &mut diags);
+            workloads::check_services(model, &mut diags);
+            workloads::check_ingresses(model, &mut diags);
+            workloads::check_workload_os(model, &mut diags);
+            if let Some(lock) = lock {
+                platform::check_plugin_changes(model, lock, &mut diags);
+            }
+            diags
+        },
+    );
+    diags.extend(first);
+    diags.extend(second);
 }

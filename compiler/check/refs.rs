@@ -6,7 +6,7 @@
 //! The namespaces Kubernetes creates itself (`default`, `kube-system`, `kube-public`,
 //! `kube-node-lease`) exist in every cluster without a declaration.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use crate::diag::{codes, Diagnostic, Diagnostics};
 use crate::model::{DeclKind, Declaration, Model, Name, Scope};
@@ -17,7 +17,9 @@ pub const BUILTIN_NAMESPACES: &[&str] =
     &["default", "kube-node-lease", "kube-public", "kube-system"];
 
 pub fn check_duplicates(model: &Model, diags: &mut Diagnostics) {
-    let mut seen: BTreeMap<(DeclKind, &Scope, &str), &Declaration> = BTreeMap::new();
+    // A hash map: at 30,000 declarations the ordered map's scope comparisons took
+    // a third of `check`. Only lookups; the order of reports is the declarations'.
+    let mut seen: HashMap<(DeclKind, &Scope, &str), &Declaration> = HashMap::new();
     for decl in model.declarations.iter().filter(|d| d.scoped) {
         let key = (decl.kind, &decl.scope, decl.name.value.as_str());
         if let Some(first) = seen.get(&key) {
@@ -51,12 +53,12 @@ pub fn check_duplicates(model: &Model, diags: &mut Diagnostics) {
 
 /// The declared names, by kind and scope.
 struct Names<'m> {
-    by_scope: BTreeMap<(DeclKind, Scope), Vec<&'m str>>,
+    by_scope: HashMap<(DeclKind, Scope), Vec<&'m str>>,
 }
 
 impl<'m> Names<'m> {
     fn new(model: &'m Model) -> Names<'m> {
-        let mut by_scope: BTreeMap<(DeclKind, Scope), Vec<&'m str>> = BTreeMap::new();
+        let mut by_scope: HashMap<(DeclKind, Scope), Vec<&'m str>> = HashMap::new();
         for decl in model.declarations.iter().filter(|d| d.scoped) {
             by_scope
                 .entry((decl.kind, decl.scope.clone()))
