@@ -773,6 +773,67 @@ pub fn compile_and_check(files: &[(String, String)]) -> (Vec<(String, String)>, 
     (artifacts, codes)
 }
 
+/// Compiles `files` in the bundle layout and checks it holds the same YAML documents
+/// as `artifacts` (the default layout's): each cluster's stream parses, and its
+/// documents are those of the cluster's files; every other file is the same.
+pub fn check_bundle(files: &[(String, String)], artifacts: &[(String, String)]) {
+    let mut sources = Sources::new();
+    for (path, text) in files {
+        sources.add(path.clone(), text.clone());
+    }
+    let options = trellis::Options {
+        layout: trellis::emit::Layout::Bundle,
+        ..trellis::Options::default()
+    };
+    let c = trellis::compile(&sources, Diagnostics::new(), &options);
+    if c.has_errors() {
+        assert!(
+            artifacts.is_empty(),
+            "the layout changed whether the project has errors"
+        );
+        return;
+    }
+    let stream_of = |path: &str| {
+        [
+            ("/kubernetes/", trellis::emit::KUBERNETES_BUNDLE),
+            ("/calico/", trellis::emit::CALICO_BUNDLE),
+        ]
+        .into_iter()
+        .find_map(|(folder, file)| {
+            let (cluster, rest) = path.split_once(folder)?;
+            (rest != "kustomization.yaml").then(|| format!("{cluster}{folder}{file}"))
+        })
+    };
+    let mut expected: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (path, content) in artifacts {
+        match stream_of(path) {
+            Some(stream) => {
+                let doc: serde_json::Value =
+                    serde_saphyr::from_str(content).expect("a file of the default layout parses");
+                expected.entry(stream).or_default().push(doc.to_string());
+            }
+            None if path.ends_with(".ps1") || path.ends_with("kustomization.yaml") => {}
+            None => {
+                let same = c.artifacts.iter().find(|a| &a.path == path);
+                assert_eq!(same.map(|a| &a.content), Some(content), "{path} differs");
+            }
+        }
+    }
+    for (stream, mut want) in expected {
+        let written = c
+            .artifacts
+            .iter()
+            .find(|a| a.path == stream)
+            .unwrap_or_else(|| panic!("no {stream}"));
+        let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&written.content)
+            .unwrap_or_else(|e| panic!("{stream} does not parse: {e}\n{}", written.content));
+        let mut got: Vec<String> = docs.iter().map(|d| d.to_string()).collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{stream} holds other documents");
+    }
+}
+
 /// Formats `text`; when it is valid KDL, the formatter must keep its meaning (the
 /// same diagnostic codes and the same outputs) and its result must format to itself.
 pub fn check_format(text: &str) {
@@ -825,8 +886,9 @@ mod tests {
                 let data = bytes(seed, 2048);
                 let mut u = Unstructured::new(&data);
                 let project = Generator::new(&mut u, wild).project(30).expect("generates");
-                let (artifacts, _codes) =
-                    compile_and_check(&[("p.kdl".to_string(), project.text())]);
+                let files = [("p.kdl".to_string(), project.text())];
+                let (artifacts, _codes) = compile_and_check(&files);
+                check_bundle(&files, &artifacts);
                 clean += usize::from(!artifacts.is_empty());
                 failing += usize::from(artifacts.is_empty());
                 check_format(&project.text());
