@@ -20,24 +20,13 @@ mod common;
 #[path = "common/mutate.rs"]
 mod mutate;
 
-use common::ROOT;
 use mutate::{mutate, Rng};
 
 /// The generated peers project of `services` services: its files, and the lock a
 /// build writes for it.
 fn project(services: usize) -> (Vec<(String, String)>, String) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = std::process::Command::new("python3")
-        .arg(format!("{ROOT}/tests/gen-peers-project"))
-        .arg(services.to_string())
-        .arg(dir.path())
-        .output()
-        .expect("python3 tests/gen-peers-project");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::gen_peers_project(services, dir.path());
     let mut files: Vec<(String, String)> = std::fs::read_dir(dir.path())
         .expect("dir")
         .flatten()

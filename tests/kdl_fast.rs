@@ -136,17 +136,7 @@ fn every_example_takes_the_fast_path_and_agrees() {
 #[test]
 fn the_generated_peers_project_takes_the_fast_path() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let status = std::process::Command::new("python3")
-        .arg(format!("{ROOT}/tests/gen-peers-project"))
-        .arg("300")
-        .arg(dir.path())
-        .output()
-        .expect("python3 tests/gen-peers-project");
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
-    );
+    common::gen_peers_project(300, dir.path());
     for entry in std::fs::read_dir(dir.path()).expect("dir").flatten() {
         let text = std::fs::read_to_string(entry.path()).expect("read");
         assert!(check(&entry.path().display().to_string(), &text));

@@ -304,12 +304,7 @@ fn utf16_position(text: &str, offset: usize) -> (u64, u64) {
 fn large_files_parsed_in_chunks_give_the_diagnostics_of_check() {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
-    let status = std::process::Command::new("python3")
-        .arg(format!("{ROOT}/tests/gen-peers-project"))
-        .args(["150", &root.to_string_lossy()])
-        .status()
-        .expect("run tests/gen-peers-project");
-    assert!(status.success());
+    common::gen_peers_project(150, root);
     let names = ["infra.kdl", "svc-000.kdl"];
     let mut texts: Vec<String> = names
         .iter()

@@ -64,3 +64,19 @@ pub fn assert_no_errors(compilation: &trellis::Compilation, what: &str) {
         .collect();
     assert!(errors.is_empty(), "{what}: {errors:#?}");
 }
+
+/// Writes the peers' job for `services` services into `dir` with
+/// `tests/gen-peers-project` (the generator the benchmarks and docs use).
+pub fn gen_peers_project(services: usize, dir: &std::path::Path) {
+    let out = std::process::Command::new("python3")
+        .arg(format!("{ROOT}/tests/gen-peers-project"))
+        .arg(services.to_string())
+        .arg(dir)
+        .output()
+        .expect("python3 tests/gen-peers-project");
+    assert!(
+        out.status.success(),
+        "tests/gen-peers-project: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
