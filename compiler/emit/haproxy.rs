@@ -23,7 +23,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 use tera::{Context, Tera};
 
-use super::{escape, Artifact};
+use super::{engine, escape, render, Artifact};
 use crate::alloc::{AllocKey, Allocation};
 use crate::model::{Cluster, LbSku, Model, Network, NetworkMode, Os, ServiceType};
 
@@ -59,12 +59,8 @@ struct Server {
 
 /// Writes every cluster's load-balancer configuration.
 pub fn emit(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
-    let (Some(haproxy), Some(keepalived)) = (
-        engine("haproxy.cfg", HAPROXY_TEMPLATE, escape::haproxy),
-        engine("keepalived.conf", KEEPALIVED_TEMPLATE, escape::keepalived),
-    ) else {
-        return Vec::new();
-    };
+    let haproxy = engine("haproxy.cfg", HAPROXY_TEMPLATE, escape::haproxy);
+    let keepalived = engine("keepalived.conf", KEEPALIVED_TEMPLATE, escape::keepalived);
     let cx = Cx {
         model,
         addresses: alloc.address_map(),
@@ -98,15 +94,6 @@ fn sorted_networks(model: &Model) -> Vec<&Network> {
     let mut networks: Vec<&Network> = model.networks.iter().collect();
     networks.sort_by(|a, b| a.name.value.cmp(&b.name.value));
     networks
-}
-
-/// A template engine for one template, escaping every value with `escape_fn`.
-fn engine(name: &str, template: &str, escape_fn: tera::EscapeFn) -> Option<Tera> {
-    let mut tera = Tera::new();
-    tera.autoescape_on(vec![name.to_string()]);
-    tera.set_escape_fn(escape_fn);
-    tera.add_raw_template(name, template).ok()?;
-    Some(tera)
 }
 
 struct Cx<'m> {
@@ -301,12 +288,9 @@ impl<'m> Cx<'m> {
         let mut context = Context::new();
         context.insert("cluster", c);
         context.insert("frontends", &frontends);
-        let Ok(text) = haproxy.render("haproxy.cfg", &context) else {
-            return;
-        };
         out.push(Artifact {
             path: format!("{c}/haproxy/haproxy.cfg"),
-            content: text,
+            content: render(haproxy, "haproxy.cfg", &context),
         });
         let lb = &cluster.load_balancer;
         let vm_count = match lb.sku.value {
@@ -328,12 +312,10 @@ impl<'m> Cx<'m> {
             context.insert("vrid", &(vrid_idx + 1));
             context.insert("priority", &(200 - 10 * index));
             context.insert("vips", &vip_list);
-            if let Ok(text) = keepalived.render("keepalived.conf", &context) {
-                out.push(Artifact {
-                    path: format!("{c}/haproxy/keepalived-{index}.conf"),
-                    content: text,
-                });
-            }
+            out.push(Artifact {
+                path: format!("{c}/haproxy/keepalived-{index}.conf"),
+                content: render(keepalived, "keepalived.conf", &context),
+            });
         }
     }
 

@@ -77,6 +77,31 @@ pub fn emit_all(model: &Model, alloc: &Allocation, layout: Layout) -> Vec<Artifa
     artifacts
 }
 
+/// A template engine for one built-in template (`stdlib/templates`), escaping every
+/// value with `escape_fn`.
+///
+/// The built-in templates are part of the binary and rendered for every example in
+/// the tests, so only a bug in trellis can make this or [`render`] fail. A build
+/// must then stop rather than leave the file out: both panic, which the command line
+/// reports as an internal error (exit code 2) before anything is written.
+pub(crate) fn engine(name: &str, template: &str, escape_fn: tera::EscapeFn) -> tera::Tera {
+    let mut tera = tera::Tera::new();
+    tera.autoescape_on(vec![name.to_string()]);
+    tera.set_escape_fn(escape_fn);
+    if let Err(e) = tera.add_raw_template(name, template) {
+        panic!("internal error: the built-in template {name} does not compile: {e:?}");
+    }
+    tera
+}
+
+/// Renders the built-in template `name` of `tera` (see [`engine`]).
+pub(crate) fn render(tera: &tera::Tera, name: &str, context: &tera::Context) -> String {
+    match tera.render(name, context) {
+        Ok(text) => text,
+        Err(e) => panic!("internal error: the built-in template {name} did not render: {e:?}"),
+    }
+}
+
 /// Where a manifest goes when applied: Namespaces before the objects in them, and
 /// the Calico tier before the policies in it; then by path. Used for the
 /// kustomization's list, the order `deploy.ps1` applies Calico files in, and the

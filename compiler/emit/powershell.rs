@@ -15,9 +15,9 @@
 //! every generated call against that file.
 
 use serde::Serialize;
-use tera::{Context, Tera};
+use tera::Context;
 
-use super::{escape, Artifact};
+use super::{engine, escape, render, Artifact};
 use crate::model::{Cluster, LbSku, Model, Network, NetworkMode, NodePool};
 
 const DEPLOY_TEMPLATE: &str = include_str!("../../stdlib/templates/deploy.ps1.tera");
@@ -88,12 +88,8 @@ struct ClusterCtx {
 /// Writes `deploy.ps1` and `remove.ps1` for the whole project. `artifacts` are the
 /// other outputs, so the script applies exactly the files that exist.
 pub fn emit(model: &Model, artifacts: &[Artifact]) -> Vec<Artifact> {
-    let (Some(deploy), Some(remove)) = (
-        engine("deploy.ps1", DEPLOY_TEMPLATE),
-        engine("remove.ps1", REMOVE_TEMPLATE),
-    ) else {
-        return Vec::new();
-    };
+    let deploy = engine("deploy.ps1", DEPLOY_TEMPLATE, escape::powershell);
+    let remove = engine("remove.ps1", REMOVE_TEMPLATE, escape::powershell);
     let host = model.hosts.first();
     let host_network = host.and_then(|h| {
         model
@@ -144,13 +140,10 @@ pub fn emit(model: &Model, artifacts: &[Artifact]) -> Vec<Artifact> {
     context.insert("host", &host_ctx);
     context.insert("networks", &networks);
     context.insert("clusters", &cluster_ctxs);
-    let mut out = Vec::new();
-    if let Ok(text) = deploy.render("deploy.ps1", &context) {
-        out.push(Artifact {
-            path: "deploy.ps1".into(),
-            content: text,
-        });
-    }
+    let mut out = vec![Artifact {
+        path: "deploy.ps1".into(),
+        content: render(&deploy, "deploy.ps1", &context),
+    }];
     let mut removal = Context::new();
     let names: Vec<&str> = clusters
         .iter()
@@ -164,21 +157,11 @@ pub fn emit(model: &Model, artifacts: &[Artifact]) -> Vec<Artifact> {
         .collect();
     removal.insert("clusters", &names);
     removal.insert("networks", &net_names);
-    if let Ok(text) = remove.render("remove.ps1", &removal) {
-        out.push(Artifact {
-            path: "remove.ps1".into(),
-            content: text,
-        });
-    }
+    out.push(Artifact {
+        path: "remove.ps1".into(),
+        content: render(&remove, "remove.ps1", &removal),
+    });
     out
-}
-
-fn engine(name: &str, template: &str) -> Option<Tera> {
-    let mut tera = Tera::new();
-    tera.autoescape_on(vec![name.to_string()]);
-    tera.set_escape_fn(escape::powershell);
-    tera.add_raw_template(name, template).ok()?;
-    Some(tera)
 }
 
 fn network_ctx(index: usize, n: &Network) -> NetworkCtx {
