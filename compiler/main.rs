@@ -340,7 +340,23 @@ fn run_check(args: &CheckArgs, output: Option<(&Path, trellis::emit::Layout)>) -
         layout: output.map(|(_, layout)| layout).unwrap_or_default(),
     };
     let compilation = trellis::compile(&project.sources, project.diagnostics, &options);
-    report(&compilation.diagnostics, &project.sources, args.format);
+    let code = finish_check(args, output, &compilation, &project.sources, &project.root);
+    // The process ends once this returns: leave the model, the outputs and the
+    // sources to the operating system instead of freeing them piece by piece.
+    std::mem::forget(compilation);
+    std::mem::forget(project.sources);
+    code
+}
+
+/// `check`'s report, and for `build` the outputs, the lock and the summary.
+fn finish_check(
+    args: &CheckArgs,
+    output: Option<(&Path, trellis::emit::Layout)>,
+    compilation: &trellis::Compilation,
+    sources: &Sources,
+    root: &Path,
+) -> u8 {
+    report(&compilation.diagnostics, sources, args.format);
     if compilation.has_errors() {
         return 1;
     }
@@ -352,12 +368,9 @@ fn run_check(args: &CheckArgs, output: Option<(&Path, trellis::emit::Layout)>) -
     if let Err(e) = trellis::output::write_output(out_dir, &compilation.artifacts) {
         return io_failure(e);
     }
-    let lock_path = project.root.join(trellis::lock::LOCK_FILE);
+    let lock_path = root.join(trellis::lock::LOCK_FILE);
     let text = trellis::lock::render(alloc);
-    let unchanged = project
-        .sources
-        .lock()
-        .is_some_and(|(_, file)| file.text == text);
+    let unchanged = sources.lock().is_some_and(|(_, file)| file.text == text);
     if !unchanged {
         if let Err(e) = write_atomically(&lock_path, &text) {
             return io_failure(format!("{}: {e}", lock_path.display()));

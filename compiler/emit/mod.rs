@@ -132,7 +132,10 @@ fn bundle(artifacts: Vec<Artifact>) -> Vec<Artifact> {
             None => kept.push(a),
         }
     }
-    for (path, mut documents) in streams {
+    // The streams, one share per core.
+    let streams: Vec<(String, Vec<Artifact>)> = streams.into_iter().collect();
+    kept.extend(crate::par::flat_map(&streams, |(path, documents)| {
+        let mut documents: Vec<&Artifact> = documents.iter().collect();
         documents.sort_by(|a, b| apply_order(&a.path).cmp(&apply_order(&b.path)));
         let size = documents.iter().map(|d| d.content.len() + 4).sum();
         let mut content = String::with_capacity(size);
@@ -140,7 +143,10 @@ fn bundle(artifacts: Vec<Artifact>) -> Vec<Artifact> {
             content.push_str("---\n");
             content.push_str(&d.content);
         }
-        kept.push(Artifact { path, content });
-    }
+        vec![Artifact {
+            path: path.clone(),
+            content,
+        }]
+    }));
     kept
 }
