@@ -43,19 +43,17 @@ fn example(dir: &Path) -> (String, Sources) {
     (name, project.sources)
 }
 
-/// The bundle a file of the file layout goes into, if any.
+/// The bundle a file of the file layout goes into, if any: by the path's second
+/// segment (a namespace may be named `kubernetes` or `calico`).
 fn bundle_of(path: &str) -> Option<String> {
-    for (folder, file) in [
-        ("/kubernetes/", KUBERNETES_BUNDLE),
-        ("/calico/", CALICO_BUNDLE),
-    ] {
-        if let Some((cluster, rest)) = path.split_once(folder) {
-            if rest != "kustomization.yaml" {
-                return Some(format!("{cluster}{folder}{file}"));
-            }
-        }
-    }
-    None
+    let mut parts = path.splitn(3, '/');
+    let (cluster, folder, rest) = (parts.next()?, parts.next()?, parts.next()?);
+    let file = match folder {
+        "kubernetes" if rest != "kustomization.yaml" => KUBERNETES_BUNDLE,
+        "calico" => CALICO_BUNDLE,
+        _ => return None,
+    };
+    Some(format!("{cluster}/{folder}/{file}"))
 }
 
 /// Namespaces and tiers first, then by path: the order `kubectl apply -k` and
@@ -261,4 +259,75 @@ fn build_writes_the_layout_it_is_asked_for() {
     assert_eq!(e.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&e.stderr).contains("files"));
     assert!(!bad.exists());
+}
+
+/// Namespaces named like the output folders (`kubernetes`, `calico`): their files
+/// sit below `<cluster>/calico/kubernetes/` and `<cluster>/kubernetes/calico/`, and
+/// must still be told apart by the folder right below the cluster. (They were not:
+/// a Calico policy of namespace `kubernetes` got a kustomization of its own, and in
+/// the bundle layout a stream apart from its tier, applied before it.)
+#[test]
+fn namespaces_named_like_the_output_folders() {
+    let text = std::fs::read_to_string(format!("{}/examples/quickstart/network.kdl", common::ROOT))
+        .expect("quickstart");
+    let extra = r#"
+namespace "kubernetes" cluster="shop"
+namespace "calico" cluster="shop"
+workload "api" cluster="shop" namespace="kubernetes" { image "nginx:1.27"; port "http" 8080; }
+workload "felix" cluster="shop" namespace="calico" { image "nginx:1.27"; port "http" 8080; }
+policy "guard" cluster="shop" namespace="kubernetes" order=5 {
+    pods app="api"
+    allow ingress { from { pods app="api" }; port 8080; }
+}
+"#;
+    let mut sources = Sources::new();
+    sources.add("network.kdl", text);
+    sources.add("extra.kdl", extra.to_string());
+    let files = build(&sources, Layout::Files, "files").artifacts;
+    let paths: Vec<&str> = files.iter().map(|a| a.path.as_str()).collect();
+    let kustomizations: Vec<&str> = paths
+        .iter()
+        .copied()
+        .filter(|p| p.ends_with("kustomization.yaml"))
+        .collect();
+    assert_eq!(kustomizations, ["shop/kubernetes/kustomization.yaml"]);
+    assert!(paths.contains(&"shop/calico/kubernetes/networkpolicy-guard.yaml"));
+    assert!(paths.contains(&"shop/kubernetes/calico/deployment-felix.yaml"));
+    let k = find(&files, "shop/kubernetes/kustomization.yaml").expect("kustomization");
+    let listed = yaml(&k.content, &k.path)["resources"]
+        .as_array()
+        .expect("resources")
+        .len();
+    let manifests = paths
+        .iter()
+        .filter(|p| p.starts_with("shop/kubernetes/") && !p.ends_with("kustomization.yaml"))
+        .count();
+    assert_eq!(listed, manifests, "the kustomization lists every manifest");
+
+    let bundle = build(&sources, Layout::Bundle, "bundle").artifacts;
+    let mut written: Vec<&str> = bundle.iter().map(|a| a.path.as_str()).collect();
+    written.sort_unstable();
+    assert_eq!(
+        written,
+        [
+            "deploy.ps1",
+            "remove.ps1",
+            "shop/calico/policies.yaml",
+            "shop/haproxy/haproxy.cfg",
+            "shop/kubernetes/kustomization.yaml",
+            "shop/kubernetes/manifests.yaml",
+        ]
+    );
+    let calico = find(&bundle, "shop/calico/policies.yaml").expect("calico stream");
+    let docs: Vec<serde_json::Value> =
+        serde_saphyr::from_multiple(&calico.content).expect("parses");
+    let kinds: Vec<&str> = docs
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        kinds,
+        ["Tier", "NetworkPolicy"],
+        "the tier before its policy"
+    );
 }

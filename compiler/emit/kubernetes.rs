@@ -367,7 +367,7 @@ struct Kustomization {
 pub fn kustomizations(artifacts: &[Artifact]) -> Vec<Artifact> {
     let mut by_cluster: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for a in artifacts {
-        if let Some((cluster, rest)) = a.path.split_once("/kubernetes/") {
+        if let Some((cluster, "kubernetes", rest)) = super::manifest_folder(&a.path) {
             by_cluster
                 .entry(cluster)
                 .or_default()

@@ -102,6 +102,16 @@ pub(crate) fn render(tera: &tera::Tera, name: &str, context: &tera::Context) -> 
     }
 }
 
+/// The cluster, the folder (`kubernetes` or `calico`) and the rest of a manifest's
+/// path; `None` for other outputs. Read from the first two segments only: a
+/// namespace may be named `kubernetes` or `calico` (`c/calico/kubernetes/...` is a
+/// Calico policy of namespace `kubernetes`).
+pub(crate) fn manifest_folder(path: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = path.splitn(3, '/');
+    let (cluster, folder, rest) = (parts.next()?, parts.next()?, parts.next()?);
+    matches!(folder, "kubernetes" | "calico").then_some((cluster, folder, rest))
+}
+
 /// Where a manifest goes when applied: Namespaces before the objects in them, and
 /// the Calico tier before the policies in it; then by path. Used for the
 /// kustomization's list, the order `deploy.ps1` applies Calico files in, and the
@@ -118,14 +128,13 @@ fn bundle(artifacts: Vec<Artifact>) -> Vec<Artifact> {
     let mut kept = Vec::new();
     let mut streams: BTreeMap<String, Vec<Artifact>> = BTreeMap::new();
     for a in artifacts {
-        let target = [
-            ("/kubernetes/", KUBERNETES_BUNDLE),
-            ("/calico/", CALICO_BUNDLE),
-        ]
-        .into_iter()
-        .find_map(|(folder, file)| {
-            let (cluster, _) = a.path.split_once(folder)?;
-            Some(format!("{cluster}{folder}{file}"))
+        let target = manifest_folder(&a.path).map(|(cluster, folder, _)| {
+            let file = if folder == "kubernetes" {
+                KUBERNETES_BUNDLE
+            } else {
+                CALICO_BUNDLE
+            };
+            format!("{cluster}/{folder}/{file}")
         });
         match target {
             Some(path) => streams.entry(path).or_default().push(a),

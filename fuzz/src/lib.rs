@@ -793,17 +793,18 @@ pub fn check_bundle(files: &[(String, String)], artifacts: &[(String, String)]) 
         );
         return;
     }
+    // By the path's second segment: a namespace may be named `kubernetes`.
     let stream_of = |path: &str| {
-        [
-            ("/kubernetes/", trellis::emit::KUBERNETES_BUNDLE),
-            ("/calico/", trellis::emit::CALICO_BUNDLE),
-        ]
-        .into_iter()
-        .find_map(|(folder, file)| {
-            let (cluster, rest) = path.split_once(folder)?;
-            (rest != "kustomization.yaml").then(|| format!("{cluster}{folder}{file}"))
-        })
+        let mut parts = path.splitn(3, '/');
+        let (cluster, folder, rest) = (parts.next()?, parts.next()?, parts.next()?);
+        let file = match folder {
+            "kubernetes" if rest != "kustomization.yaml" => trellis::emit::KUBERNETES_BUNDLE,
+            "calico" => trellis::emit::CALICO_BUNDLE,
+            _ => return None,
+        };
+        Some(format!("{cluster}/{folder}/{file}"))
     };
+
     let mut expected: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for (path, content) in artifacts {
         match stream_of(path) {
