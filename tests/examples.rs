@@ -12,7 +12,7 @@ use std::process::Command;
 
 use trellis::diag::Diagnostics;
 use trellis::emit::Artifact;
-use trellis::source::{SourceKind, Sources};
+use trellis::source::Sources;
 use trellis::{compile, load, Compilation, Options};
 
 mod common;
@@ -32,20 +32,6 @@ fn load_example(dir: &Path) -> Sources {
     project.sources
 }
 
-/// The same files, added in reverse order (as another file system might list them).
-fn reversed(sources: &Sources) -> Sources {
-    let mut files: Vec<_> = sources.iter().map(|(_, f)| f.clone()).collect();
-    files.reverse();
-    let mut out = Sources::new();
-    for f in files {
-        match f.kind {
-            SourceKind::Kdl => out.add(f.path.clone(), f.text.clone()),
-            SourceKind::Lock => out.add_lock(f.path.clone(), f.text.clone()),
-        };
-    }
-    out
-}
-
 #[test]
 fn every_example_output_is_snapshotted_and_deterministic() {
     for dir in examples() {
@@ -57,7 +43,7 @@ fn every_example_output_is_snapshotted_and_deterministic() {
         let sources = load_example(&dir);
         let first = build(&sources, &name);
         let again = build(&sources, &name);
-        let other_order = build(&reversed(&sources), &name);
+        let other_order = build(&common::reversed(&sources), &name);
         assert_eq!(
             first.artifacts, again.artifacts,
             "{name}: two builds differ"
@@ -274,7 +260,7 @@ fn every_example_graph_is_snapshotted_and_accepted_by_graphviz() {
         let sources = load_example(&dir);
         let c = build(&sources, &name);
         let graph = trellis::graph::dot(&c.model, c.allocation.as_ref().expect("allocation"), None);
-        let reordered = build(&reversed(&sources), &name);
+        let reordered = build(&common::reversed(&sources), &name);
         assert_eq!(
             graph,
             trellis::graph::dot(

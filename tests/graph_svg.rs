@@ -8,7 +8,7 @@ use std::process::Command;
 
 use trellis::diag::Diagnostics;
 use trellis::graph::{ClusterGroup, Edge, EdgeKind, Node, NodeKind, Topology};
-use trellis::source::{SourceKind, Sources};
+use trellis::source::Sources;
 use trellis::{compile, load, Compilation, Options};
 
 mod common;
@@ -19,19 +19,6 @@ fn compile_dir(dir: &Path) -> (Sources, Compilation) {
     let project = load::load(dir, &[]).expect("load");
     let c = compile(&project.sources, project.diagnostics, &Options::default());
     (project.sources, c)
-}
-
-fn reversed(sources: &Sources) -> Sources {
-    let mut files: Vec<_> = sources.iter().map(|(_, f)| f.clone()).collect();
-    files.reverse();
-    let mut out = Sources::new();
-    for f in files {
-        match f.kind {
-            SourceKind::Kdl => out.add(f.path.clone(), f.text.clone()),
-            SourceKind::Lock => out.add_lock(f.path.clone(), f.text.clone()),
-        };
-    }
-    out
 }
 
 /// Every `<text>` of the document, its `<tspan>` lines joined by newlines.
@@ -87,7 +74,11 @@ fn every_example_svg_is_well_formed_complete_and_deterministic() {
         common::assert_no_errors(&c, &name);
         let alloc = c.allocation.as_ref().expect("allocation");
         let svg = trellis::graph_svg::svg(&c.model, alloc, None);
-        let other = compile(&reversed(&sources), Diagnostics::new(), &Options::default());
+        let other = compile(
+            &common::reversed(&sources),
+            Diagnostics::new(),
+            &Options::default(),
+        );
         assert_eq!(
             svg,
             trellis::graph_svg::svg(

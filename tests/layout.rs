@@ -331,3 +331,28 @@ policy "guard" cluster="shop" namespace="kubernetes" order=5 {
         "the tier before its policy"
     );
 }
+
+/// The bundle layout of `multi-tier` (Kubernetes and Calico streams, the
+/// kustomization and `deploy.ps1`), snapshotted in `snapshots/layout/` so a change
+/// to it is reviewed like every other output; the other files are those of the
+/// default layout, snapshotted by `tests/examples.rs`.
+#[test]
+fn multi_tier_bundle_is_snapshotted() {
+    let (name, sources) = example(std::path::Path::new(&format!(
+        "{}/examples/multi-tier",
+        common::ROOT
+    )));
+    let bundle = build(&sources, Layout::Bundle, &name).artifacts;
+    insta::with_settings!({
+        snapshot_path => format!("{}/snapshots/layout/{name}", common::ROOT),
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        for artifact in bundle
+            .iter()
+            .filter(|a| a.path == "deploy.ps1" || a.path.contains("/kubernetes/") || a.path.contains("/calico/"))
+        {
+            insta::assert_snapshot!(artifact.path.replace('/', "__"), &artifact.content);
+        }
+    });
+}

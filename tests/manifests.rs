@@ -61,6 +61,15 @@ fn problems(m: &Manifests) -> Vec<String> {
         .collect()
 }
 
+/// The names of the workloads read, in order.
+fn workload_names(m: &Manifests) -> Vec<&str> {
+    m.model
+        .workloads
+        .iter()
+        .map(|w| w.name.value.as_str())
+        .collect()
+}
+
 fn clean(files: &[(&str, &str)]) -> Manifests {
     let m = world(files);
     assert!(m.problems.is_empty(), "{:#?}", problems(&m));
@@ -513,21 +522,11 @@ fn owners_group_pods_and_replica_sets() {
         pod("w-1-a", "w-1")
     );
     let m = clean(&[("a.yaml", &with_owner)]);
-    let names: Vec<&str> = m
-        .model
-        .workloads
-        .iter()
-        .map(|w| w.name.value.as_str())
-        .collect();
+    let names = workload_names(&m);
     assert_eq!(names, vec!["w"]);
     // An owner that is not in the folder: the Pod stands alone.
     let m = clean(&[("a.yaml", &pod("orphan", "gone"))]);
-    let names: Vec<&str> = m
-        .model
-        .workloads
-        .iter()
-        .map(|w| w.name.value.as_str())
-        .collect();
+    let names = workload_names(&m);
     assert_eq!(names, vec!["orphan"]);
     // Same name, different kinds: both kept, told apart by kind.
     let sts = "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: w, namespace: prod}\nspec:\n  serviceName: w\n  selector: {matchLabels: {app: s}}\n  template:\n    metadata: {labels: {app: s}}\n    spec: {containers: [{name: c, image: i}]}\n";
@@ -535,12 +534,7 @@ fn owners_group_pods_and_replica_sets() {
         "a.yaml",
         &format!("{}{sts}", deployment("prod", "w", &[("app", "w")], &[])),
     )]);
-    let names: Vec<&str> = m
-        .model
-        .workloads
-        .iter()
-        .map(|w| w.name.value.as_str())
-        .collect();
+    let names = workload_names(&m);
     assert_eq!(names, vec!["w (Deployment)", "w (StatefulSet)"]);
 }
 

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use trellis::alloc::AllocKey;
 use trellis::diag::Diagnostics;
 use trellis::model::{NetworkMode, ServiceType};
-use trellis::source::{SourceKind, Sources};
+use trellis::source::Sources;
 use trellis::{compile, load, Compilation, Options};
 
 mod common;
@@ -48,20 +48,6 @@ fn name_of(dir: &Path) -> String {
         .expect("name")
         .to_string_lossy()
         .into_owned()
-}
-
-/// The same files in reverse order, as another file system might list them.
-fn reversed(sources: &Sources) -> Sources {
-    let mut files: Vec<_> = sources.iter().map(|(_, f)| f.clone()).collect();
-    files.reverse();
-    let mut out = Sources::new();
-    for f in files {
-        match f.kind {
-            SourceKind::Kdl => out.add(f.path.clone(), f.text.clone()),
-            SourceKind::Lock => out.add_lock(f.path.clone(), f.text.clone()),
-        };
-    }
-    out
 }
 
 /// The elements the rendered page must hold for a project: for each network, the
@@ -106,7 +92,7 @@ fn every_example_report_is_deterministic_and_complete() {
         common::assert_no_errors(&c, &name);
         let first = trellis::report::render(&trellis::report::prepare(&c, &sources, &name))
             .expect("render");
-        let other = reversed(&sources);
+        let other = common::reversed(&sources);
         let c2 = compile(&other, Diagnostics::new(), &Options::default());
         let second =
             trellis::report::render(&trellis::report::prepare(&c2, &other, &name)).expect("render");

@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use arbitrary::{Result, Unstructured};
 use trellis::diag::render::{render_json, render_text, TextStyle};
 use trellis::diag::Diagnostics;
+use trellis::lower::schema::PRESET_NAMES;
 use trellis::source::{FileId, Sources};
 
 /// A generated project: its declarations, each a complete top-level KDL node.
@@ -33,16 +34,8 @@ const WORKLOADS: &[&str] = &["web", "api", "db", "cache", "worker"];
 const PORT_NAMES: &[&str] = &["http", "https", "api", "pg", "metrics", "dns"];
 const LABEL_KEYS: &[&str] = &["app", "tier", "team", "app.kubernetes.io/name", "k8s-app"];
 const LABEL_VALUES: &[&str] = &["web", "api", "db", "front", "back", "kube-dns", ""];
-const PRESETS: &[&str] = &[
-    "default-deny",
-    "default-deny-ingress",
-    "default-deny-egress",
-    "allow-dns",
-    "allow-same-namespace",
-    "deny-cloud-metadata",
-    "allow-from-ingress-nginx",
-    "no-such-preset",
-];
+/// A preset name that does not exist, offered after the real ones in wild mode.
+const NO_SUCH_PRESET: &str = "no-such-preset";
 const PORTS: &[u32] = &[22, 53, 80, 443, 5432, 6443, 8080, 9000, 30080, 65535];
 const HOSTILE: &[&str] = &[
     "a\"b",
@@ -636,12 +629,19 @@ impl<'a, 'b> Generator<'a, 'b> {
             let _ = write!(head, " order={}", self.int(0, 1000)?);
         }
         if self.chance(15)? {
+            // The built-in presets (in `stdlib/presets.kdl` order; the first five
+            // are the ones an unordered policy may use), then a wrong one.
+            let presets: Vec<&str> = PRESET_NAMES
+                .iter()
+                .copied()
+                .chain(std::iter::once(NO_SUCH_PRESET))
+                .collect();
             let presets = if self.wild {
-                PRESETS
+                &presets[..]
             } else if ordered {
-                &PRESETS[..7]
+                &presets[..PRESET_NAMES.len()]
             } else {
-                &PRESETS[..5]
+                &presets[..5]
             };
             let preset = self.name(presets)?;
             let _ = write!(head, " preset={}", q(&preset));

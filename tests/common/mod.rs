@@ -80,3 +80,18 @@ pub fn gen_peers_project(services: usize, dir: &std::path::Path) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The same files, added in reverse order (as another file system might list them).
+pub fn reversed(sources: &trellis::source::Sources) -> trellis::source::Sources {
+    use trellis::source::{SourceKind, Sources};
+    let mut files: Vec<_> = sources.iter().map(|(_, f)| f.clone()).collect();
+    files.reverse();
+    let mut out = Sources::new();
+    for f in files {
+        match f.kind {
+            SourceKind::Kdl => out.add(f.path.clone(), f.text.clone()),
+            SourceKind::Lock => out.add_lock(f.path.clone(), f.text.clone()),
+        };
+    }
+    out
+}
