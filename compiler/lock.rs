@@ -116,7 +116,12 @@ pub fn read(file: FileId, text: &str, diags: &mut Diagnostics) -> Lock {
     if !parsed {
         // The whole text: its error, or (when only a chunk failed) its entries.
         let whole = match crate::parse::nesting_error(file, text) {
-            Some(diag) => Err(diag),
+            // A lock is written by trellis, never edited into shape: the way out
+            // is the lock's own, not the sources' advice.
+            Some(diag) => Err(Diagnostic {
+                help: codes::MALFORMED_LOCK.help.to_string(),
+                ..diag
+            }),
             None => crate::parse::parse_kdl(text)
                 .map_err(|err| crate::parse::syntax_error(file, text, &err)),
         };
