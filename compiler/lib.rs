@@ -46,6 +46,7 @@ pub mod report;
 pub mod source;
 pub mod stdlib;
 pub mod suggest;
+pub mod timing;
 
 use diag::{Diagnostic, Diagnostics, Severity};
 use model::Model;
@@ -97,12 +98,16 @@ pub fn compile(sources: &Sources, load_diags: Diagnostics, options: &Options) ->
     // `trellis.lock` is read meanwhile, on its own thread.
     let ((lock, lock_diags), pieces) = par::join(
         || {
-            let mut diags = Diagnostics::new();
-            (lock::read_from(sources, &mut diags), diags)
+            timing::stage("lock read", || {
+                let mut diags = Diagnostics::new();
+                (lock::read_from(sources, &mut diags), diags)
+            })
         },
         || {
-            parse::map_files(sources, &skip, &mut diags, |file, text, diags| {
-                parse_and_lower(sources, file, text, diags)
+            timing::stage("parse+lower", || {
+                parse::map_files(sources, &skip, &mut diags, |file, text, diags| {
+                    parse_and_lower(sources, file, text, diags)
+                })
             })
         },
     );
@@ -186,9 +191,12 @@ fn finish(
     mut diags: Diagnostics,
     options: &Options,
 ) -> Compilation {
-    check::check(&model, lock.as_ref(), &mut diags);
-    let allocation =
-        (!diags.has_errors()).then(|| alloc::allocate(&model, lock.as_ref(), &mut diags));
+    timing::stage("check", || check::check(&model, lock.as_ref(), &mut diags));
+    let allocation = (!diags.has_errors()).then(|| {
+        timing::stage("allocate", || {
+            alloc::allocate(&model, lock.as_ref(), &mut diags)
+        })
+    });
     // Expectations need the node addresses the allocator gives, so they run last.
     if !diags.has_errors() {
         check::expect::check_expectations(&model, allocation.as_ref(), &mut diags);

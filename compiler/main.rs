@@ -329,7 +329,7 @@ fn run_check(args: &CheckArgs, output: Option<(&Path, trellis::emit::Layout)>) -
         .map(|(dir, _)| dir.to_path_buf())
         .into_iter()
         .collect();
-    let project = match load_project(&args.path, &skip) {
+    let project = match trellis::timing::stage("load", || load_project(&args.path, &skip)) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -339,7 +339,9 @@ fn run_check(args: &CheckArgs, output: Option<(&Path, trellis::emit::Layout)>) -
         skip_emit: output.is_none(),
         layout: output.map(|(_, layout)| layout).unwrap_or_default(),
     };
-    let compilation = trellis::compile(&project.sources, project.diagnostics, &options);
+    let compilation = trellis::timing::stage("compile", || {
+        trellis::compile(&project.sources, project.diagnostics, &options)
+    });
     let code = finish_check(args, output, &compilation, &project.sources, &project.root);
     // The process ends once this returns: leave the model, the outputs and the
     // sources to the operating system instead of freeing them piece by piece.
@@ -365,11 +367,14 @@ fn finish_check(
     };
     // `build`: write the outputs (all or nothing), record the allocation, then say
     // what it holds.
-    if let Err(e) = trellis::output::write_output(out_dir, &compilation.artifacts) {
+    use trellis::timing::stage;
+    if let Err(e) = stage("write outputs", || {
+        trellis::output::write_output(out_dir, &compilation.artifacts)
+    }) {
         return io_failure(e);
     }
     let lock_path = root.join(trellis::lock::LOCK_FILE);
-    let text = trellis::lock::render(alloc);
+    let text = stage("lock render", || trellis::lock::render(alloc));
     let unchanged = sources.lock().is_some_and(|(_, file)| file.text == text);
     if !unchanged {
         if let Err(e) = write_atomically(&lock_path, &text) {
@@ -377,7 +382,7 @@ fn finish_check(
         }
     }
     if matches!(args.format, Format::Text) {
-        print!("{}", summary(alloc, unchanged));
+        stage("summary", || print!("{}", summary(alloc, unchanged)));
         println!(
             "wrote {} file{} to {}",
             compilation.artifacts.len(),

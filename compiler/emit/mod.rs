@@ -63,15 +63,16 @@ pub struct Artifact {
 
 /// Every artifact of the project, sorted by path.
 pub fn emit_all(model: &Model, alloc: &Allocation, layout: Layout) -> Vec<Artifact> {
-    let mut artifacts = kubernetes::emit(model, alloc);
-    artifacts.extend(policy::emit(model, alloc));
+    use crate::timing::stage;
+    let mut artifacts = stage("emit kubernetes", || kubernetes::emit(model, alloc));
+    artifacts.extend(stage("emit policies", || policy::emit(model, alloc)));
     if layout == Layout::Bundle {
-        artifacts = bundle(artifacts);
+        artifacts = stage("bundle", || bundle(artifacts));
     }
     let kustomizations = kubernetes::kustomizations(&artifacts);
     artifacts.extend(kustomizations);
-    artifacts.extend(haproxy::emit(model, alloc));
-    let scripts = powershell::emit(model, &artifacts);
+    artifacts.extend(stage("emit haproxy", || haproxy::emit(model, alloc)));
+    let scripts = stage("emit powershell", || powershell::emit(model, &artifacts));
     artifacts.extend(scripts);
     artifacts.sort_by(|a, b| a.path.cmp(&b.path));
     artifacts
