@@ -47,14 +47,20 @@ struct Frontend {
     interval: u32,
     rise: u32,
     fall: u32,
-    servers: Vec<Server>,
+    /// The index of the frontend's servers in the cluster's `server_sets`.
+    servers: usize,
+    /// The port every server listens on: 6443, or the service port's NodePort.
+    server_port: u16,
 }
 
+/// A backend server without its port. A cluster's frontends share a few sets of
+/// servers (the control plane; the workers of the OSes a service selects), so each
+/// set goes into the template once and each frontend names its set: 2,000 services
+/// on 10 workers give 10 servers to the template, not 20,000.
 #[derive(Serialize)]
 struct Server {
     name: String,
     address: String,
-    port: u16,
 }
 
 /// Writes every cluster's load-balancer configuration.
@@ -197,17 +203,20 @@ impl<'m> Cx<'m> {
             interval: 2000,
             rise: 2,
             fall: 3,
-            servers: nodes
-                .control_plane
-                .iter()
-                .enumerate()
-                .map(|(i, a)| Server {
-                    name: format!("control-plane-{i}"),
-                    address: a.to_string(),
-                    port: API_SERVER_PORT,
-                })
-                .collect(),
+            servers: 0,
+            server_port: API_SERVER_PORT,
         }];
+        let mut server_sets: Vec<Vec<Server>> = vec![nodes
+            .control_plane
+            .iter()
+            .enumerate()
+            .map(|(i, a)| Server {
+                name: format!("control-plane-{i}"),
+                address: a.to_string(),
+            })
+            .collect()];
+        // The workers' set of each selection of OSes, made once.
+        let mut worker_sets: HashMap<Vec<Os>, usize> = HashMap::new();
         let mut vips: BTreeSet<IpAddr> = BTreeSet::from([*api_vip]);
         let mut services: Vec<&crate::model::Service> = self
             .model
@@ -227,18 +236,24 @@ impl<'m> Cx<'m> {
                 continue;
             };
             vips.insert(*vip);
-            let oses = self.selected_oses(service);
-            let workers: Vec<(String, IpAddr)> = nodes
-                .workers
-                .iter()
-                .filter(|(os, _, _)| oses.is_empty() || oses.contains(os))
-                .flat_map(|(_, pool, addrs)| {
-                    addrs
+            let mut oses = self.selected_oses(service);
+            oses.sort();
+            let servers = *worker_sets.entry(oses).or_insert_with_key(|oses| {
+                server_sets.push(
+                    nodes
+                        .workers
                         .iter()
-                        .enumerate()
-                        .map(move |(i, a)| (format!("{pool}-{i}"), *a))
-                })
-                .collect();
+                        .filter(|(os, _, _)| oses.is_empty() || oses.contains(os))
+                        .flat_map(|(_, pool, addrs)| {
+                            addrs.iter().enumerate().map(move |(i, a)| Server {
+                                name: format!("{pool}-{i}"),
+                                address: a.to_string(),
+                            })
+                        })
+                        .collect(),
+                );
+                server_sets.len() - 1
+            });
             let check = service.health_check.as_ref();
             // HAProxy forwards TCP only; UDP and SCTP ports (possible with
             // `sku="none"`) are left to the user's own load balancer.
@@ -274,20 +289,15 @@ impl<'m> Cx<'m> {
                     interval: check.map_or(2000, |h| h.interval_ms),
                     rise: check.map_or(2, |h| h.rise),
                     fall: check.map_or(3, |h| h.fall),
-                    servers: workers
-                        .iter()
-                        .map(|(server, address)| Server {
-                            name: server.clone(),
-                            address: address.to_string(),
-                            port: *node_port,
-                        })
-                        .collect(),
+                    servers,
+                    server_port: *node_port,
                 });
             }
         }
         let mut context = Context::new();
         context.insert("cluster", c);
         context.insert("frontends", &frontends);
+        context.insert("server_sets", &server_sets);
         out.push(Artifact {
             path: format!("{c}/haproxy/haproxy.cfg"),
             content: render(haproxy, "haproxy.cfg", &context),
