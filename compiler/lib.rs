@@ -139,7 +139,7 @@ fn parse_and_lower(
     let mut chunk_diags = Diagnostics::new();
     let parsed = parse::for_each_chunk(text, |doc| {
         let chunk = [parse::ParsedFile { file, doc }];
-        model.append(lower::lower(&chunk, sources, &mut chunk_diags));
+        lower::lower_into(&mut model, &chunk, sources, &mut chunk_diags);
     });
     if parsed {
         diags.extend(chunk_diags);

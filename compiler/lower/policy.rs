@@ -196,18 +196,16 @@ fn lower_rule(lx: &mut Lowerer<'_>, item: &Item, global: bool) -> Option<PolicyR
             ok = false;
         }
     }
-    let mut peers = Vec::new();
-    for peer_item in item
-        .children
-        .iter()
-        .filter(|c| matches!(c.spec.name, "from" | "to"))
-    {
+    // Sized exactly: a rule has one or two of each, and the model keeps them.
+    let is_peer = |c: &&Item| matches!(c.spec.name, "from" | "to");
+    let mut peers = Vec::with_capacity(item.children.iter().filter(is_peer).count());
+    for peer_item in item.children.iter().filter(is_peer) {
         match lower_peer(lx, peer_item, global) {
             Some(p) => peers.push(p),
             None => ok = false,
         }
     }
-    let mut ports = Vec::new();
+    let mut ports = Vec::with_capacity(item.children_named("port").count());
     for port_item in item.children_named("port") {
         let Some(port) = port_item.arg(0).and_then(|p| port_ref(&p.value, p.span)) else {
             ok = false;

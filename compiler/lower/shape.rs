@@ -76,6 +76,29 @@ impl Item {
     }
 }
 
+/// What an entry is, for messages: formatted only when one is written.
+enum What<'a> {
+    /// Argument `name` of node `node`.
+    Argument(&'a str, &'a str),
+    /// The single value of a node.
+    ValueOf(&'a str),
+    /// A free label property.
+    Label(&'a str),
+    /// Property `key` of node `node`.
+    Property(&'a str, &'a str),
+}
+
+impl std::fmt::Display for What<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            What::Argument(name, node) => write!(f, "argument `{name}` of `{node}`"),
+            What::ValueOf(node) => write!(f, "the value of `{node}`"),
+            What::Label(key) => write!(f, "label `{key}`"),
+            What::Property(key, node) => write!(f, "property `{key}` of `{node}`"),
+        }
+    }
+}
+
 /// Context shared by the shape checks of one file.
 pub struct ShapeCx<'a> {
     pub file: FileId,
@@ -129,12 +152,12 @@ impl ShapeCx<'_> {
                     let idx = n_args;
                     n_args += 1;
                     let (ty, what) = if let Some(a) = spec.args.get(idx) {
-                        (a.ty, format!("argument `{}` of `{}`", a.name, spec.name))
+                        (a.ty, What::Argument(a.name, spec.name))
                     } else if let (Some(rest), true) = (&spec.rest, idx < max_args) {
                         let what = if rest.max == 1 && spec.args.is_empty() {
-                            format!("the value of `{}`", spec.name)
+                            What::ValueOf(spec.name)
                         } else {
-                            format!("argument `{}` of `{}`", rest.name, spec.name)
+                            What::Argument(rest.name, spec.name)
                         };
                         (rest.ty, what)
                     } else {
@@ -185,7 +208,7 @@ impl ShapeCx<'_> {
                     let ty = if let Some(p) = spec.prop(key_name) {
                         p.ty
                     } else if let Some(ty) = spec.free_props {
-                        if !check_text(key_name, key_span, "label key", self.diags) {
+                        if !check_text(key_name, key_span, &"label key", self.diags) {
                             item.complete = false;
                             continue;
                         }
@@ -208,9 +231,9 @@ impl ShapeCx<'_> {
                         continue;
                     };
                     let what = if spec.free_props.is_some() && spec.prop(key_name).is_none() {
-                        format!("label `{key_name}`")
+                        What::Label(key_name)
                     } else {
-                        format!("property `{key_name}` of `{}`", spec.name)
+                        What::Property(key_name, spec.name)
                     };
                     match self.lower_entry(entry, ty, &what) {
                         Some(value) => item.props.push(Prop {
@@ -341,7 +364,7 @@ impl ShapeCx<'_> {
         }
     }
 
-    fn lower_entry(&mut self, entry: &KdlEntry, ty: Ty, what: &str) -> Option<Spanned<Value>> {
+    fn lower_entry(&mut self, entry: &KdlEntry, ty: Ty, what: &What) -> Option<Spanned<Value>> {
         let span = self.value_span(entry);
         let annotation = entry.ty().map(|t| (t.value(), self.span(t.span())));
         lower_value(

@@ -76,8 +76,9 @@ impl Value {
 
 /// Where a value sits and what it is for, for messages.
 pub struct ValueSite<'a> {
-    /// "argument `name` of `network`", "property `count` of `control-plane`".
-    pub what: &'a str,
+    /// "argument `name` of `network`", "property `count` of `control-plane`":
+    /// written only when there is something to report.
+    pub what: &'a dyn std::fmt::Display,
     pub span: Span,
     /// The KDL type annotation, if any, and its span.
     pub annotation: Option<(&'a str, Span)>,
@@ -387,7 +388,16 @@ fn is_uri_path_char(c: char) -> bool {
 /// Rejects strings that are unsafe in any generated file: control characters
 /// (including NUL, tab and line breaks), bidirectional-text controls, and strings
 /// longer than `MAX_TEXT_CHARS`. Returns false after reporting TR0222.
-pub fn check_text(s: &str, span: Span, what: &str, diags: &mut Diagnostics) -> bool {
+pub fn check_text(
+    s: &str,
+    span: Span,
+    what: &dyn std::fmt::Display,
+    diags: &mut Diagnostics,
+) -> bool {
+    // Printable ASCII within the limit, as almost every value is: nothing to find.
+    if s.len() <= MAX_TEXT_CHARS && s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return true;
+    }
     let count = s.chars().count();
     if count > MAX_TEXT_CHARS {
         diags.push(

@@ -65,27 +65,27 @@ impl Model {
     pub fn append(&mut self, other: Model) {
         // Destructured so that a new field cannot be forgotten here.
         let Model {
-            mut networks,
-            mut hosts,
-            mut clusters,
-            mut namespaces,
-            mut workloads,
-            mut services,
-            mut ingresses,
-            mut policies,
-            mut expectations,
-            mut declarations,
+            networks,
+            hosts,
+            clusters,
+            namespaces,
+            workloads,
+            services,
+            ingresses,
+            policies,
+            expectations,
+            declarations,
         } = other;
-        self.networks.append(&mut networks);
-        self.hosts.append(&mut hosts);
-        self.clusters.append(&mut clusters);
-        self.namespaces.append(&mut namespaces);
-        self.workloads.append(&mut workloads);
-        self.services.append(&mut services);
-        self.ingresses.append(&mut ingresses);
-        self.policies.append(&mut policies);
-        self.expectations.append(&mut expectations);
-        self.declarations.append(&mut declarations);
+        join(&mut self.networks, networks);
+        join(&mut self.hosts, hosts);
+        join(&mut self.clusters, clusters);
+        join(&mut self.namespaces, namespaces);
+        join(&mut self.workloads, workloads);
+        join(&mut self.services, services);
+        join(&mut self.ingresses, ingresses);
+        join(&mut self.policies, policies);
+        join(&mut self.expectations, expectations);
+        join(&mut self.declarations, declarations);
     }
 
     pub fn extend_from(&mut self, other: &Model) {
@@ -694,4 +694,14 @@ pub struct Expectation {
     pub to: Spanned<EndpointRef>,
     pub port: Spanned<u16>,
     pub protocol: Spanned<Protocol>,
+}
+
+/// Appends `from` to `into`; takes `from` whole when `into` is empty, as it is for
+/// the first file of a project, instead of copying it.
+fn join<T>(into: &mut Vec<T>, mut from: Vec<T>) {
+    if into.is_empty() {
+        *into = from;
+    } else {
+        into.append(&mut from);
+    }
 }

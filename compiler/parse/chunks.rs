@@ -27,22 +27,42 @@ pub fn cuts(text: &str) -> Option<Vec<usize>> {
     if text.len() < MIN_FILE {
         return None;
     }
+    Some(scan(text, usize::MAX).cuts)
+}
+
+/// What one pass over a text found: where chunks start, and the first `{` nested
+/// deeper than the limit, with its depth.
+pub(crate) struct Scan {
+    pub cuts: Vec<usize>,
+    pub too_deep: Option<(usize, usize)>,
+}
+
+/// Finds the cuts (only for a file of at least `MIN_FILE` bytes; else just `[0]`)
+/// and, in the same pass, the first `{` nested deeper than `max_depth`, where the
+/// scan stops. Comments and strings are skipped whole.
+pub(crate) fn scan(text: &str, max_depth: usize) -> Scan {
+    let cut = text.len() >= MIN_FILE;
     let bytes = text.as_bytes();
     let at = |k: usize| bytes.get(k).copied().unwrap_or(0);
     let mut out = vec![0];
     let mut depth = 0usize;
     let mut continued = false;
     let mut i = 0usize;
-    while i < bytes.len() {
-        // Comments and strings are skipped whole; they leave `continued` as it is.
-        if let Some(next) = crate::parse::skip_comment_or_string(bytes, i) {
-            i = next;
-            continue;
-        }
-        match at(i) {
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            // Comments and strings are skipped whole; they leave `continued` as
+            // it is. Only these bytes can start one.
+            b'/' | b'#' | b'"' => {
+                if let Some(next) = crate::parse::skip_comment_or_string(bytes, i) {
+                    i = next;
+                    continue;
+                }
+                continued = false;
+                i += 1;
+            }
             b'\n' => {
                 i += 1;
-                if depth == 0 && !continued && starts_node(at(i)) && i < bytes.len() {
+                if cut && depth == 0 && !continued && starts_node(at(i)) && i < bytes.len() {
                     let line_end = text
                         .get(i..)
                         .and_then(|t| t.find('\n'))
@@ -55,6 +75,12 @@ pub fn cuts(text: &str) -> Option<Vec<usize>> {
             }
             b'{' => {
                 depth += 1;
+                if depth > max_depth {
+                    return Scan {
+                        cuts: out,
+                        too_deep: Some((i, depth)),
+                    };
+                }
                 i += 1;
             }
             b'}' => {
@@ -73,7 +99,10 @@ pub fn cuts(text: &str) -> Option<Vec<usize>> {
             }
         }
     }
-    Some(out)
+    Scan {
+        cuts: out,
+        too_deep: None,
+    }
 }
 
 /// A line that starts a node: a name (not a space, comment, brace, `;` or break).
@@ -169,6 +198,19 @@ mod tests {
         for &c in &cuts[1..] {
             assert!(!text[..c].trim_end().ends_with('\\'));
         }
+    }
+
+    #[test]
+    fn one_scan_finds_the_cuts_and_the_excess_depth() {
+        let text = big(400);
+        let deep = format!("{text}{}", "a {".repeat(crate::parse::MAX_DEPTH + 1));
+        let scan = scan(&deep, crate::parse::MAX_DEPTH);
+        let at = text.len() + 3 * crate::parse::MAX_DEPTH + 2;
+        assert_eq!(scan.too_deep, Some((at, crate::parse::MAX_DEPTH + 1)));
+        assert_eq!(scan.cuts, cuts(&text).unwrap());
+        // Braces in strings and comments do not count.
+        let quiet = format!("{text}\"{}\" /* {} */", "{".repeat(40), "{".repeat(40));
+        assert_eq!(super::scan(&quiet, crate::parse::MAX_DEPTH).too_deep, None);
     }
 
     #[test]

@@ -88,10 +88,12 @@ pub fn parse_kdl(text: &str) -> Result<KdlDocument, kdl::KdlError> {
 /// not parse. The caller then discards what `f` built and parses the whole text
 /// with [`parse_file`], whose diagnostic is the one to report.
 pub fn for_each_chunk(text: &str, mut f: impl FnMut(KdlDocument)) -> bool {
-    if find_excess_depth(text).is_some() {
+    // One pass finds both the nesting verdict and the cuts.
+    let scan = chunks::scan(text, MAX_DEPTH);
+    if scan.too_deep.is_some() {
         return false;
     }
-    let cuts = chunks::cuts(text).unwrap_or_else(|| vec![0]);
+    let cuts = scan.cuts;
     for (k, &start) in cuts.iter().enumerate() {
         let end = cuts.get(k + 1).copied().unwrap_or(text.len());
         let Some(Ok(mut doc)) = text.get(start..end).map(parse_kdl) else {
@@ -311,27 +313,7 @@ fn lowercase_first(s: String) -> String {
 /// a construct it does not understand still counts); that only matters for inputs
 /// that are already pathological.
 fn find_excess_depth(text: &str) -> Option<(usize, usize)> {
-    let bytes = text.as_bytes();
-    let mut depth = 0usize;
-    let mut i = 0usize;
-    while let Some(&b) = bytes.get(i) {
-        if let Some(next) = skip_comment_or_string(bytes, i) {
-            i = next;
-            continue;
-        }
-        match b {
-            b'{' => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Some((i, depth));
-                }
-            }
-            b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        i += 1;
-    }
-    None
+    chunks::scan(text, MAX_DEPTH).too_deep
 }
 
 /// When a comment or a string starts at `i`, the offset just after it (a `//`
