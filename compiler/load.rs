@@ -121,8 +121,16 @@ pub fn load(path: &Path, skip: &[PathBuf]) -> Result<Project, LoadError> {
         files.push((rel, entry.path().to_path_buf()));
     }
     files.sort();
-    for (rel, full) in files {
-        read_into(&full, rel, &mut sources, &mut diagnostics)?;
+    // Read one share of the files per core; added in order, and the first file
+    // that cannot be read (in order) is the error, as when read one by one.
+    let read = crate::par::map_shares(&files, |share| {
+        share
+            .iter()
+            .map(|(_, full)| read_file(full))
+            .collect::<Vec<_>>()
+    });
+    for ((rel, _), contents) in files.into_iter().zip(read.into_iter().flatten()) {
+        add_read(contents?, rel, &mut sources, &mut diagnostics);
     }
     read_lock(path, &mut sources, &mut diagnostics)?;
     Ok(Project {
@@ -174,25 +182,52 @@ fn read_into(
     sources: &mut Sources,
     diagnostics: &mut Diagnostics,
 ) -> Result<FileId, LoadError> {
+    Ok(add_read(read_file(path)?, display, sources, diagnostics))
+}
+
+/// A source file's contents, or its size when it is too large to read.
+enum Contents {
+    Bytes(Vec<u8>),
+    TooLarge(u64),
+}
+
+fn read_file(path: &Path) -> Result<Contents, LoadError> {
     let io_err = |e: std::io::Error| LoadError {
         path: path.to_path_buf(),
         message: io_message(&e),
     };
     let len = std::fs::metadata(path).map_err(io_err)?.len();
     if len > MAX_FILE_BYTES {
-        let id = sources.add(display, String::new());
-        diagnostics.push(
-            Diagnostic::new(
-                &codes::FILE_TOO_LARGE,
-                Span::new(id, 0, 0),
-                format!("file is {len} bytes, more than the {MAX_FILE_BYTES} bytes trellis reads"),
-            )
-            .label("this file"),
-        );
-        return Ok(id);
+        return Ok(Contents::TooLarge(len));
     }
-    let bytes = std::fs::read(path).map_err(io_err)?;
-    Ok(add_bytes(sources, diagnostics, display, bytes))
+    std::fs::read(path).map(Contents::Bytes).map_err(io_err)
+}
+
+/// Adds what [`read_file`] read to `sources`: a file too large becomes an empty
+/// file and TR0104.
+fn add_read(
+    contents: Contents,
+    display: String,
+    sources: &mut Sources,
+    diagnostics: &mut Diagnostics,
+) -> FileId {
+    match contents {
+        Contents::Bytes(bytes) => add_bytes(sources, diagnostics, display, bytes),
+        Contents::TooLarge(len) => {
+            let id = sources.add(display, String::new());
+            diagnostics.push(
+                Diagnostic::new(
+                    &codes::FILE_TOO_LARGE,
+                    Span::new(id, 0, 0),
+                    format!(
+                        "file is {len} bytes, more than the {MAX_FILE_BYTES} bytes trellis reads"
+                    ),
+                )
+                .label("this file"),
+            );
+            id
+        }
+    }
 }
 
 /// Adds a file's bytes to `sources`, reporting TR0102 when they are not UTF-8. Used by

@@ -368,21 +368,33 @@ fn finish_check(
     // `build`: write the outputs (all or nothing), record the allocation, then say
     // what it holds.
     use trellis::timing::stage;
-    if let Err(e) = stage("write outputs", || {
-        trellis::output::write_output(out_dir, &compilation.artifacts)
-    }) {
+    // The lock's text and the summary are made while the outputs are written; the
+    // lock is written only once the outputs are.
+    let (written, (text, unchanged, said)) = trellis::par::join(
+        || {
+            stage("write outputs", || {
+                trellis::output::write_output(out_dir, &compilation.artifacts)
+            })
+        },
+        || {
+            let text = stage("lock render", || trellis::lock::render(alloc));
+            let unchanged = sources.lock().is_some_and(|(_, file)| file.text == text);
+            let said = matches!(args.format, Format::Text)
+                .then(|| stage("summary", || summary(alloc, unchanged)));
+            (text, unchanged, said)
+        },
+    );
+    if let Err(e) = written {
         return io_failure(e);
     }
     let lock_path = root.join(trellis::lock::LOCK_FILE);
-    let text = stage("lock render", || trellis::lock::render(alloc));
-    let unchanged = sources.lock().is_some_and(|(_, file)| file.text == text);
     if !unchanged {
         if let Err(e) = write_atomically(&lock_path, &text) {
             return io_failure(format!("{}: {e}", lock_path.display()));
         }
     }
-    if matches!(args.format, Format::Text) {
-        stage("summary", || print!("{}", summary(alloc, unchanged)));
+    if let Some(said) = said {
+        print!("{said}");
         println!(
             "wrote {} file{} to {}",
             compilation.artifacts.len(),

@@ -73,7 +73,9 @@ pub struct SourceFile {
     pub path: String,
     pub text: String,
     pub kind: SourceKind,
-    line_starts: Vec<usize>,
+    /// Where each line starts, found when first asked for: only diagnostics and
+    /// the language server need it, and at 10,000 services it is 300,000 offsets.
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
 /// What a file is: a trellis source, or the project's lock file.
@@ -85,25 +87,30 @@ pub enum SourceKind {
 
 impl SourceFile {
     pub fn new(path: impl Into<String>, text: impl Into<String>) -> SourceFile {
-        let text = text.into();
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         SourceFile {
             path: path.into(),
-            text,
+            text: text.into(),
             kind: SourceKind::Kdl,
-            line_starts,
+            line_starts: std::sync::OnceLock::new(),
         }
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            let mut starts = vec![0];
+            starts.extend(self.text.match_indices('\n').map(|(i, _)| i + 1));
+            starts
+        })
     }
 
     /// 1-based line and 1-based column (counted in Unicode scalar values) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let line_idx = match self.line_starts.binary_search(&offset) {
+        let line_idx = match self.line_starts().binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i.saturating_sub(1),
         };
-        let line_start = self.line_starts.get(line_idx).copied().unwrap_or(0);
+        let line_start = self.line_starts().get(line_idx).copied().unwrap_or(0);
         let col = self
             .text
             .get(line_start..offset)
@@ -115,7 +122,7 @@ impl SourceFile {
     /// 0-based index of the line that holds byte `offset`.
     pub fn line_index(&self, offset: usize) -> usize {
         let offset = offset.min(self.text.len());
-        match self.line_starts.binary_search(&offset) {
+        match self.line_starts().binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i.saturating_sub(1),
         }
@@ -123,7 +130,7 @@ impl SourceFile {
 
     /// Byte offset where 0-based line `line` starts; `None` past the last line.
     pub fn line_start(&self, line: usize) -> Option<usize> {
-        self.line_starts.get(line).copied()
+        self.line_starts().get(line).copied()
     }
 
     /// Moves `offset` back to the nearest `char` boundary inside the text.
