@@ -27,18 +27,35 @@ use serde::ser::{self, Serialize};
 /// plain data structs cannot fail; if it ever did, the error is written as a YAML
 /// comment so the output is still parseable and the failure is visible.
 pub fn to_document<T: Serialize>(value: &T) -> String {
-    let mut out = String::with_capacity(1024);
-    let result = value.serialize(Writer {
-        out: &mut out,
-        slot: Slot::Top,
-    });
-    match result {
-        Ok(()) => out,
-        Err(e) => format!(
-            "# trellis: internal error serialising this object: {}\n",
-            e.0.replace('\n', " ")
-        ),
+    // Written into a buffer each thread reuses, then copied out at its exact size:
+    // tens of thousands of documents are kept until the output is written, and
+    // growing each from empty (or from a guess) cost both copies and memory.
+    thread_local! {
+        static BUFFER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
     }
+    BUFFER.with(|buffer| {
+        let mut fresh = String::new();
+        // A document that serialises a document (never done) gets a buffer of its own.
+        let mut borrowed = buffer.try_borrow_mut();
+        let out = match &mut borrowed {
+            Ok(out) => {
+                out.clear();
+                &mut **out
+            }
+            Err(_) => &mut fresh,
+        };
+        let result = value.serialize(Writer {
+            out: &mut *out,
+            slot: Slot::Top,
+        });
+        match result {
+            Ok(()) => out.as_str().to_owned(),
+            Err(e) => format!(
+                "# trellis: internal error serialising this object: {}\n",
+                e.0.replace('\n', " ")
+            ),
+        }
+    })
 }
 
 /// Why a value could not be written (a map key that is not a scalar).
@@ -264,10 +281,20 @@ pub fn plain(s: &str, key: bool) -> bool {
     if s.starts_with("---") || s.starts_with("...") {
         return false;
     }
-    if s.contains(": ") || s.contains(" #") || (key && s.contains(':')) {
-        return false;
+    // One pass: `: ` and ` #` (a key, a comment), `:` at all in a key, and
+    // characters written escaped (for ASCII, the controls).
+    let mut prev = 0u8;
+    let mut ascii = true;
+    for &b in bytes {
+        match (prev, b) {
+            (_, 0x80..) => ascii = false,
+            (_, ..0x20 | 0x7f) | (b':', b' ') | (b' ', b'#') => return false,
+            (_, b':') if key => return false,
+            _ => {}
+        }
+        prev = b;
     }
-    if s.chars().any(needs_escape) {
+    if !ascii && s.chars().any(needs_escape) {
         return false;
     }
     !resolves_to_non_string(s)
@@ -282,7 +309,8 @@ fn resolves_to_non_string(s: &str) -> bool {
         "~", "null", "true", "false", "y", "yes", "n", "no", "on", "off", "<<", "=", ".nan",
         "+.nan", "-.nan", ".inf", "+.inf", "-.inf", "nan", "+nan", "-nan", "inf", "+inf", "-inf",
     ];
-    if WORDS.iter().any(|w| s.eq_ignore_ascii_case(w)) {
+    // The longest word has five characters.
+    if s.len() <= 5 && WORDS.iter().any(|w| s.eq_ignore_ascii_case(w)) {
         return true;
     }
     let bytes = s.as_bytes();
