@@ -193,12 +193,12 @@ pub struct Allocation {
 
 impl Allocation {
     /// Every address by what it is for, for emitters that look many up.
-    pub fn address_map(&self) -> std::collections::HashMap<&AllocKey, IpAddr> {
+    pub fn address_map(&self) -> foldhash::HashMap<&AllocKey, IpAddr> {
         self.addresses.iter().map(|a| (&a.key, a.address)).collect()
     }
 
     /// Every node port by what it is for.
-    pub fn node_port_map(&self) -> std::collections::HashMap<&AllocKey, u16> {
+    pub fn node_port_map(&self) -> foldhash::HashMap<&AllocKey, u16> {
         self.node_ports
             .iter()
             .map(|p| (&p.key, p.node_port))

@@ -20,7 +20,6 @@
 //! sorted by name; no hash-map order reaches the page). Every string reaches the page
 //! through the template's autoescaping with `emit::escape::html`.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 use serde::Serialize;
@@ -608,9 +607,9 @@ fn cluster_view(
     at: &dyn Fn(Span) -> String,
 ) -> ClusterView {
     let cname = c.name.value.as_str();
-    let addresses: HashMap<&AllocKey, IpAddr> =
+    let addresses: foldhash::HashMap<&AllocKey, IpAddr> =
         alloc.map(Allocation::address_map).unwrap_or_default();
-    let node_ports: HashMap<&AllocKey, u16> =
+    let node_ports: foldhash::HashMap<&AllocKey, u16> =
         alloc.map(Allocation::node_port_map).unwrap_or_default();
     let load_balancer = (c.load_balancer.sku.value == LbSku::HaProxy).then(|| LoadBalancerView {
         count: c.load_balancer.count.value,

@@ -6,7 +6,9 @@
 //! to workloads, so a namespace of thousands of services and workloads is checked in
 //! near-linear time; route conflicts are found by sorting.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashSet};
 
 use crate::diag::{codes, Diagnostic, Diagnostics};
 use crate::model::index::WorkloadIndex;
@@ -17,7 +19,7 @@ pub fn check_services(model: &Model, diags: &mut Diagnostics) {
     let index = WorkloadIndex::new(model);
     // Namespaces with a workload that failed to lower: its labels are unknown, so a
     // selector that matches nothing there may well match it.
-    let lowered: std::collections::HashSet<(&str, &str, &str)> = model
+    let lowered: HashSet<(&str, &str, &str)> = model
         .workloads
         .iter()
         .map(|w| {
@@ -28,7 +30,7 @@ pub fn check_services(model: &Model, diags: &mut Diagnostics) {
             )
         })
         .collect();
-    let broken: std::collections::HashSet<(&str, &str)> = model
+    let broken: HashSet<(&str, &str)> = model
         .declarations
         .iter()
         .filter(|d| d.kind == crate::model::DeclKind::Workload && d.scoped)

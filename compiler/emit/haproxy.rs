@@ -17,7 +17,9 @@
 //! on DHCP networks; a DHCP cluster without them gets no configuration (TR0414 says
 //! so at check time).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use foldhash::{HashMap, HashMapExt};
 use std::net::IpAddr;
 
 use serde::Serialize;

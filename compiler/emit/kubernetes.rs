@@ -17,7 +17,9 @@
 //! `spec.loadBalancerIP`) and their node ports, which the HAProxy VM forwards to;
 //! `docs/outputs.md` explains the fields chosen.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 use std::net::IpAddr;
 
 use serde::Serialize;

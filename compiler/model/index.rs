@@ -1,7 +1,7 @@
 //! Query helpers over the model that several stages need: workloads by label, so
 //! selector matching is near-linear however many workloads a namespace has.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use super::{Labels, Model, Service, Workload};
 
