@@ -636,3 +636,62 @@ fn queries_report_unreadable_files() {
         assert!(all.contains("TR0102"), "{args:?}: {all}");
     }
 }
+
+#[test]
+fn timings_go_to_standard_error_only_when_asked_for() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_sources("multi-tier", dir.path());
+    let build = |timings: &str, out: &str| {
+        Command::new(env!("CARGO_BIN_EXE_trellis"))
+            .args(["build", ".", "--format", "json", "-o", out])
+            .env("TRELLIS_TIMINGS", timings)
+            .current_dir(dir.path())
+            .output()
+            .expect("build")
+    };
+    let quiet = build("", "out-quiet");
+    let timed = build("1", "out-timed");
+    assert_eq!(code(&quiet), 0, "{}", text(&quiet.stderr));
+    assert_eq!(code(&timed), 0, "{}", text(&timed.stderr));
+    assert_eq!(text(&quiet.stderr), "");
+    let stderr = text(&timed.stderr);
+    for stage in [
+        "load",
+        "parse+lower",
+        "lock read",
+        "check",
+        "allocate",
+        "emit kubernetes",
+        "emit haproxy",
+        "compile",
+        "write outputs",
+        "lock render",
+    ] {
+        let line = stderr
+            .lines()
+            .find(|l| {
+                l.strip_prefix("trellis: ")
+                    .is_some_and(|r| r.starts_with(stage))
+            })
+            .unwrap_or_else(|| panic!("no timing for {stage}:\n{stderr}"));
+        assert!(line.ends_with(" ms"), "{line}");
+    }
+    // Standard output and the files are the same with timings on.
+    assert_eq!(
+        text(&quiet.stdout).replace("out-quiet", "OUT"),
+        text(&timed.stdout).replace("out-timed", "OUT")
+    );
+    let (mut a, mut b) = (
+        walk_files(&dir.path().join("out-quiet")),
+        walk_files(&dir.path().join("out-timed")),
+    );
+    a.sort();
+    b.sort();
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(
+            std::fs::read(x).expect("read"),
+            std::fs::read(y).expect("read")
+        );
+    }
+}
