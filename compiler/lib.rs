@@ -117,40 +117,38 @@ pub fn compile(sources: &Sources, load_diags: Diagnostics, options: &Options) ->
         .filter(|(_, f)| f.kind == source::SourceKind::Kdl)
         .count();
     let all_parsed = pieces.len() == kdl_files;
-    let mut model = Model::default();
-    for piece in pieces {
-        model.append(piece);
-    }
+    let model = Model::concat(pieces.into_iter().flatten().collect());
     finish(model, lock, all_parsed, diags, options)
 }
 
 /// Parses and lowers one file, a chunk of top-level nodes at a time
 /// ([`parse::for_each_chunk`]), so that no large document is ever held: lowering is
-/// per declaration, so the chunks' models concatenated are the file's model (the
-/// language server lowers the same way). When a chunk does not parse, what the
-/// chunks gave is dropped and the whole file is parsed, to report its error.
+/// per declaration, so the chunks' models concatenated ([`Model::concat`]) are the
+/// file's model (the language server lowers the same way). When a chunk does not
+/// parse, what the chunks gave is dropped and the whole file is parsed, to report
+/// its error.
 fn parse_and_lower(
     sources: &Sources,
     file: source::FileId,
     text: &str,
     diags: &mut Diagnostics,
-) -> Option<Model> {
-    let mut model = Model::default();
+) -> Option<Vec<Model>> {
+    let mut models = Vec::new();
     let mut chunk_diags = Diagnostics::new();
     let parsed = parse::for_each_chunk(text, |doc| {
         let chunk = [parse::ParsedFile { file, doc }];
-        lower::lower_into(&mut model, &chunk, sources, &mut chunk_diags);
+        models.push(lower::lower(&chunk, sources, &mut chunk_diags));
     });
     if parsed {
         diags.extend(chunk_diags);
-        return Some(model);
+        return Some(models);
     }
     let doc = parse::parse_file(file, text, diags)?;
-    Some(lower::lower(
+    Some(vec![lower::lower(
         &[parse::ParsedFile { file, doc }],
         sources,
         diags,
-    ))
+    )])
 }
 
 /// The rest of `compile` once the files are parsed: `diags` holds the loader's and

@@ -31,18 +31,6 @@ use shape::{Item, ShapeCx};
 /// Lowers every parsed file into one model.
 pub fn lower(files: &[ParsedFile], sources: &Sources, diags: &mut Diagnostics) -> Model {
     let mut model = Model::default();
-    lower_into(&mut model, files, sources, diags);
-    model
-}
-
-/// [`lower`], adding to `model`: what lowering chunk by chunk builds a file's model
-/// with, without a model per chunk.
-pub fn lower_into(
-    model: &mut Model,
-    files: &[ParsedFile],
-    sources: &Sources,
-    diags: &mut Diagnostics,
-) {
     for file in files {
         for node in file.doc.nodes() {
             let mut cx = ShapeCx {
@@ -58,7 +46,7 @@ pub fn lower_into(
             };
             let item = cx.shape(node, spec);
             let mut lx = Lowerer {
-                model: &mut *model,
+                model: &mut model,
                 diags,
             };
             lx.declare(&item);
@@ -76,6 +64,7 @@ pub fn lower_into(
             }
         }
     }
+    model
 }
 
 /// The state lowering functions share.
