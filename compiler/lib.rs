@@ -117,7 +117,9 @@ pub fn compile(sources: &Sources, load_diags: Diagnostics, options: &Options) ->
         .filter(|(_, f)| f.kind == source::SourceKind::Kdl)
         .count();
     let all_parsed = pieces.len() == kdl_files;
-    let model = Model::concat(pieces.into_iter().flatten().collect());
+    let model = timing::stage("concat", || {
+        Model::concat(pieces.into_iter().flatten().collect())
+    });
     finish(model, lock, all_parsed, diags, options)
 }
 

@@ -64,34 +64,59 @@ impl Model {
     /// final size: a large project is lowered in thousands of pieces (chunks of
     /// files), and growing the lists piece by piece touched twice the memory.
     pub fn concat(pieces: Vec<Model>) -> Model {
-        let mut model = Model::default();
-        // Destructured so that a new field cannot be forgotten here.
-        let Model {
-            networks,
-            hosts,
-            clusters,
-            namespaces,
+        fn flat<T>(lists: Vec<Vec<T>>) -> Vec<T> {
+            let mut out = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+            for mut list in lists {
+                out.append(&mut list);
+            }
+            out
+        }
+        let (mut networks, mut hosts, mut clusters, mut namespaces, mut workloads) =
+            (vec![], vec![], vec![], vec![], vec![]);
+        let (mut services, mut ingresses, mut policies, mut expectations, mut declarations) =
+            (vec![], vec![], vec![], vec![], vec![]);
+        for piece in pieces {
+            // Destructured so that a new field cannot be forgotten here.
+            let Model {
+                networks: n,
+                hosts: h,
+                clusters: c,
+                namespaces: ns,
+                workloads: w,
+                services: s,
+                ingresses: i,
+                policies: p,
+                expectations: e,
+                declarations: d,
+            } = piece;
+            networks.push(n);
+            hosts.push(h);
+            clusters.push(c);
+            namespaces.push(ns);
+            workloads.push(w);
+            services.push(s);
+            ingresses.push(i);
+            policies.push(p);
+            expectations.push(e);
+            declarations.push(d);
+        }
+        // The four long lists, two at a time: tens of megabytes at 10,000 services.
+        let ((workloads, declarations), (services, policies)) = crate::par::join(
+            || (flat(workloads), flat(declarations)),
+            || (flat(services), flat(policies)),
+        );
+        Model {
+            networks: flat(networks),
+            hosts: flat(hosts),
+            clusters: flat(clusters),
+            namespaces: flat(namespaces),
             workloads,
             services,
-            ingresses,
+            ingresses: flat(ingresses),
             policies,
-            expectations,
+            expectations: flat(expectations),
             declarations,
-        } = &mut model;
-        networks.reserve_exact(pieces.iter().map(|m| m.networks.len()).sum());
-        hosts.reserve_exact(pieces.iter().map(|m| m.hosts.len()).sum());
-        clusters.reserve_exact(pieces.iter().map(|m| m.clusters.len()).sum());
-        namespaces.reserve_exact(pieces.iter().map(|m| m.namespaces.len()).sum());
-        workloads.reserve_exact(pieces.iter().map(|m| m.workloads.len()).sum());
-        services.reserve_exact(pieces.iter().map(|m| m.services.len()).sum());
-        ingresses.reserve_exact(pieces.iter().map(|m| m.ingresses.len()).sum());
-        policies.reserve_exact(pieces.iter().map(|m| m.policies.len()).sum());
-        expectations.reserve_exact(pieces.iter().map(|m| m.expectations.len()).sum());
-        declarations.reserve_exact(pieces.iter().map(|m| m.declarations.len()).sum());
-        for piece in pieces {
-            model.append(piece);
         }
-        model
     }
 
     /// Moves `other`'s declarations after this model's (`extend_from` without
