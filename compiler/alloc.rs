@@ -463,18 +463,22 @@ fn serve(
     pool_name: &str,
     diags: &mut Diagnostics,
 ) -> Vec<(AllocKey, u32, Origin)> {
-    let mut used: BTreeMap<u32, AllocKey> = BTreeMap::new();
-    let mut out = Vec::new();
+    // The values already given: pinned, then kept from the lock.
+    let mut used: BTreeSet<u32> = BTreeSet::new();
+    let mut out = Vec::with_capacity(demands.len());
+    // What the lock gives each demand, looked up once.
+    let from_lock: Vec<Option<(u32, Span)>> = demands.iter().map(|d| locked(&d.key)).collect();
     // Who the lock gives each value to, among current demands.
     let lock_owner: BTreeMap<u32, (&AllocKey, Span)> = demands
         .iter()
-        .filter_map(|d| {
-            let (value, span) = locked(&d.key)?;
+        .zip(&from_lock)
+        .filter_map(|(d, locked)| {
+            let (value, span) = (*locked)?;
             Some((value, (&d.key, span)))
         })
         .collect();
     let mut rest = Vec::new();
-    for demand in &demands {
+    for (demand, from_lock) in demands.iter().zip(&from_lock) {
         match demand.pinned {
             Some((value, span)) => {
                 if let Some((owner, lock_span)) =
@@ -504,23 +508,23 @@ fn serve(
                         );
                     }
                 }
-                used.insert(value, demand.key.clone());
+                used.insert(value);
                 out.push((demand.key.clone(), value, Origin::Pinned));
             }
-            None => rest.push(demand),
+            None => rest.push((demand, from_lock)),
         }
     }
     let mut fresh = Vec::new();
-    for demand in rest {
-        match locked(&demand.key).map(|(value, _)| value) {
-            Some(value) if (lo..=hi).contains(&value) && !used.contains_key(&value) => {
-                used.insert(value, demand.key.clone());
+    for (demand, from_lock) in rest {
+        match from_lock.map(|(value, _)| value) {
+            Some(value) if (lo..=hi).contains(&value) && !used.contains(&value) => {
+                used.insert(value);
                 out.push((demand.key.clone(), value, Origin::Locked));
             }
             _ => fresh.push(demand),
         }
     }
-    let taken: BTreeSet<u32> = used.keys().copied().collect();
+    let taken = used;
     let mut up = lo;
     let mut down = hi;
     let mut free_up = move |taken: &BTreeSet<u32>| -> Option<u32> {
