@@ -267,7 +267,49 @@ pub fn allocate(model: &Model, lock: Option<&Lock>, diags: &mut Diagnostics) -> 
     let mut networks: Vec<&crate::model::Network> = model.networks.iter().collect();
     networks.sort_by(|a, b| a.name.value.cmp(&b.name.value));
 
-    for network in networks {
+    // The address pools and the clusters' NodePort ranges are independent: served at
+    // once, each with its own diagnostics, reported in this order.
+    let ((addresses, address_diags), (node_ports, port_diags)) = crate::par::join(
+        || {
+            let mut diags = Diagnostics::new();
+            let addresses =
+                allocate_addresses(model, lock, &clusters, &services, &networks, &mut diags);
+            (addresses, diags)
+        },
+        || {
+            let mut diags = Diagnostics::new();
+            let node_ports = allocate_node_ports(lock, &clusters, &services, &mut diags);
+            (node_ports, diags)
+        },
+    );
+    diags.extend(address_diags);
+    diags.extend(port_diags);
+    alloc.addresses = addresses;
+    alloc.node_ports = node_ports;
+    alloc
+        .addresses
+        .sort_by(|a, b| (&a.network, a.address).cmp(&(&b.network, b.address)));
+    alloc
+        .node_ports
+        .sort_by(|a, b| (&a.cluster, a.node_port).cmp(&(&b.cluster, b.node_port)));
+    alloc.plugins = clusters
+        .iter()
+        .map(|c| (c.name.value.clone(), c.plugin.value))
+        .collect();
+    alloc
+}
+
+/// The node IP and VIP pools of every network.
+fn allocate_addresses(
+    model: &Model,
+    lock: Option<&Lock>,
+    clusters: &[&crate::model::Cluster],
+    services: &[&crate::model::Service],
+    networks: &[&crate::model::Network],
+    diags: &mut Diagnostics,
+) -> Vec<AddressAlloc> {
+    let mut alloc = Allocation::default();
+    for &network in networks {
         let net = network.name.value.as_str();
         let host_here = model.hosts.iter().any(|h| h.network.value == net);
         let on_net: Vec<&&crate::model::Cluster> =
@@ -356,8 +398,19 @@ pub fn allocate(model: &Model, lock: Option<&Lock>, diags: &mut Diagnostics) -> 
             push_addresses(&mut alloc, net, got);
         }
     }
+    alloc.addresses
+}
+
+/// Each cluster's NodePort range.
+fn allocate_node_ports(
+    lock: Option<&Lock>,
+    clusters: &[&crate::model::Cluster],
+    services: &[&crate::model::Service],
+    diags: &mut Diagnostics,
+) -> Vec<PortAlloc> {
+    let mut node_ports = Vec::new();
     // Node ports, per cluster.
-    for cluster in &clusters {
+    for cluster in clusters {
         let c = cluster.name.value.as_str();
         let mut demands = Vec::new();
         for service in services.iter().filter(|s| s.cluster.value == c) {
@@ -399,7 +452,7 @@ pub fn allocate(model: &Model, lock: Option<&Lock>, diags: &mut Diagnostics) -> 
         );
         for (key, value, origin) in got {
             if let Ok(node_port) = u16::try_from(value) {
-                alloc.node_ports.push(PortAlloc {
+                node_ports.push(PortAlloc {
                     key,
                     cluster: c.to_string(),
                     node_port,
@@ -408,17 +461,7 @@ pub fn allocate(model: &Model, lock: Option<&Lock>, diags: &mut Diagnostics) -> 
             }
         }
     }
-    alloc
-        .addresses
-        .sort_by(|a, b| (&a.network, a.address).cmp(&(&b.network, b.address)));
-    alloc
-        .node_ports
-        .sort_by(|a, b| (&a.cluster, a.node_port).cmp(&(&b.cluster, b.node_port)));
-    alloc.plugins = clusters
-        .iter()
-        .map(|c| (c.name.value.clone(), c.plugin.value))
-        .collect();
-    alloc
+    node_ports
 }
 
 /// The address `trellis.lock` gives `key` on `network`, with the lock entry's span.
