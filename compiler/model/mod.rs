@@ -119,34 +119,6 @@ impl Model {
         }
     }
 
-    /// Moves `other`'s declarations after this model's (`extend_from` without
-    /// copying).
-    pub fn append(&mut self, other: Model) {
-        // Destructured so that a new field cannot be forgotten here.
-        let Model {
-            networks,
-            hosts,
-            clusters,
-            namespaces,
-            workloads,
-            services,
-            ingresses,
-            policies,
-            expectations,
-            declarations,
-        } = other;
-        join(&mut self.networks, networks);
-        join(&mut self.hosts, hosts);
-        join(&mut self.clusters, clusters);
-        join(&mut self.namespaces, namespaces);
-        join(&mut self.workloads, workloads);
-        join(&mut self.services, services);
-        join(&mut self.ingresses, ingresses);
-        join(&mut self.policies, policies);
-        join(&mut self.expectations, expectations);
-        join(&mut self.declarations, declarations);
-    }
-
     pub fn extend_from(&mut self, other: &Model) {
         // Destructured so that a new field cannot be forgotten here.
         let Model {
@@ -753,14 +725,4 @@ pub struct Expectation {
     pub to: Spanned<EndpointRef>,
     pub port: Spanned<u16>,
     pub protocol: Spanned<Protocol>,
-}
-
-/// Appends `from` to `into`; takes `from` whole when `into` is empty, as it is for
-/// the first file of a project, instead of copying it.
-fn join<T>(into: &mut Vec<T>, mut from: Vec<T>) {
-    if into.is_empty() {
-        *into = from;
-    } else {
-        into.append(&mut from);
-    }
 }
