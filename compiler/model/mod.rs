@@ -36,10 +36,6 @@ pub struct Model {
 }
 
 impl Model {
-    /// Appends a copy of `other`'s objects, as if its files came after this model's.
-    /// Lowering one file never looks at another, so lowering files one by one and
-    /// appending the models in file order gives the model of lowering them together
-    /// (the language server caches the model of each file this way).
     /// The services of `cluster` that take a NodePort (NodePort and LoadBalancer),
     /// sorted by namespace and name: what the load balancer fronts.
     pub fn exposed_services(&self, cluster: &str) -> Vec<&Service> {
@@ -119,6 +115,10 @@ impl Model {
         }
     }
 
+    /// Appends a copy of `other`'s objects, as if its files came after this model's.
+    /// Lowering one file never looks at another, so lowering files one by one and
+    /// appending the models in file order gives the model of lowering them together
+    /// (the language server caches the model of each file this way).
     pub fn extend_from(&mut self, other: &Model) {
         // Destructured so that a new field cannot be forgotten here.
         let Model {
