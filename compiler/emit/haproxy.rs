@@ -25,7 +25,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 use tera::{Context, Tera};
 
-use super::{engine, escape, render, Artifact};
+use super::{engine, escape, render, render_sized, Artifact};
 use crate::alloc::{AllocKey, Allocation};
 use crate::model::{Cluster, LbSku, Model, Network, NetworkMode, Os, ServiceType};
 
@@ -193,7 +193,20 @@ impl<'m> Cx<'m> {
         let Some(api_vip) = self.addresses.get(&AllocKey::ApiServer(c.to_string())) else {
             return;
         };
-        let mut frontends = vec![Frontend {
+        let mut services: Vec<&crate::model::Service> = self
+            .model
+            .services
+            .iter()
+            .filter(|s| s.cluster.value == c && s.kind.value == ServiceType::LoadBalancer)
+            .collect();
+        services.sort_by(|a, b| {
+            (&a.namespace.value, &a.name.value).cmp(&(&b.namespace.value, &b.name.value))
+        });
+        // Sized up front: a large list grown step by step touches fresh memory at
+        // every step.
+        let ports: usize = services.iter().map(|s| s.ports.len()).sum();
+        let mut frontends = Vec::with_capacity(1 + ports);
+        frontends.push(Frontend {
             source: "api-server".into(),
             name: "fe_api_server".into(),
             backend: "be_api_server".into(),
@@ -207,7 +220,7 @@ impl<'m> Cx<'m> {
             fall: 3,
             servers: 0,
             server_port: API_SERVER_PORT,
-        }];
+        });
         let mut server_sets: Vec<Vec<Server>> = vec![nodes
             .control_plane
             .iter()
@@ -220,15 +233,6 @@ impl<'m> Cx<'m> {
         // The workers' set of each selection of OSes, made once.
         let mut worker_sets: HashMap<Vec<Os>, usize> = HashMap::new();
         let mut vips: BTreeSet<IpAddr> = BTreeSet::from([*api_vip]);
-        let mut services: Vec<&crate::model::Service> = self
-            .model
-            .services
-            .iter()
-            .filter(|s| s.cluster.value == c && s.kind.value == ServiceType::LoadBalancer)
-            .collect();
-        services.sort_by(|a, b| {
-            (&a.namespace.value, &a.name.value).cmp(&(&b.namespace.value, &b.name.value))
-        });
         for service in services {
             let (ns, name) = (&service.namespace.value, &service.name.value);
             let Some(vip) =
@@ -296,13 +300,19 @@ impl<'m> Cx<'m> {
                 });
             }
         }
+        // About 300 bytes per frontend and 40 per server line.
+        let size = 1024
+            + frontends
+                .iter()
+                .map(|fe| 300 + 40 * server_sets.get(fe.servers).map_or(0, Vec::len))
+                .sum::<usize>();
         let mut context = Context::new();
         context.insert("cluster", c);
         context.insert("frontends", &frontends);
         context.insert("server_sets", &server_sets);
         out.push(Artifact {
             path: format!("{c}/haproxy/haproxy.cfg"),
-            content: render(haproxy, "haproxy.cfg", &context),
+            content: render_sized(haproxy, "haproxy.cfg", &context, size),
         });
         let lb = &cluster.load_balancer;
         let vm_count = match lb.sku.value {

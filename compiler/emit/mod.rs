@@ -103,6 +103,26 @@ pub(crate) fn render(tera: &tera::Tera, name: &str, context: &tera::Context) -> 
     }
 }
 
+/// [`render`] into a buffer of `capacity` bytes, for a file whose size is roughly
+/// known in advance (a load balancer's thousands of frontends): a megabyte grown
+/// step by step touches fresh memory at every step.
+pub(crate) fn render_sized(
+    tera: &tera::Tera,
+    name: &str,
+    context: &tera::Context,
+    capacity: usize,
+) -> String {
+    let mut out = Vec::with_capacity(capacity);
+    let text = tera
+        .render_to(name, context, &mut out)
+        .map_err(|e| format!("{e:?}"))
+        .and_then(|()| String::from_utf8(out).map_err(|e| e.to_string()));
+    match text {
+        Ok(text) => text,
+        Err(e) => panic!("internal error: the built-in template {name} did not render: {e}"),
+    }
+}
+
 /// The cluster, the folder (`kubernetes` or `calico`) and the rest of a manifest's
 /// path; `None` for other outputs. Read from the first two segments only: a
 /// namespace may be named `kubernetes` or `calico` (`c/calico/kubernetes/...` is a

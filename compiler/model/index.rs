@@ -22,8 +22,11 @@ pub struct WorkloadIndex<'m> {
 
 impl<'m> WorkloadIndex<'m> {
     pub fn new(model: &'m Model) -> WorkloadIndex<'m> {
-        let mut by_label: HashMap<_, Vec<&Workload>> = HashMap::new();
-        let mut by_cluster_label: HashMap<_, Vec<&Workload>> = HashMap::new();
+        // Sized up front: most workloads have a label or two, and growing a table
+        // of tens of thousands of entries touched fresh memory at every step.
+        let labels = model.workloads.iter().map(|w| w.labels.items.len()).sum();
+        let mut by_label: HashMap<_, Vec<&Workload>> = HashMap::with_capacity(labels);
+        let mut by_cluster_label: HashMap<_, Vec<&Workload>> = HashMap::with_capacity(labels);
         for w in &model.workloads {
             for l in &w.labels.items {
                 let (k, v) = (l.key.value.as_str(), l.value.value.as_str());

@@ -115,7 +115,11 @@ impl Parser<'_> {
     /// is left for the caller). Returns them and the span from the first node's
     /// start to the last node's end.
     fn nodes(&mut self, in_block: bool, depth: usize) -> Option<(Vec<KdlNode>, Option<Span>)> {
-        let mut nodes = Vec::new();
+        let mut nodes = if in_block {
+            Vec::new()
+        } else {
+            Vec::with_capacity(64)
+        };
         let mut first: Option<usize> = None;
         let mut last_end = 0;
         loop {
