@@ -115,6 +115,8 @@ impl Parser<'_> {
     /// is left for the caller). Returns them and the span from the first node's
     /// start to the last node's end.
     fn nodes(&mut self, in_block: bool, depth: usize) -> Option<(Vec<KdlNode>, Option<Span>)> {
+        // A chunk's top level holds about 16 nodes (`chunks.rs`), a small file a few
+        // dozen: one allocation, not a list of 448-byte nodes grown step by step.
         let mut nodes = if in_block {
             Vec::new()
         } else {
