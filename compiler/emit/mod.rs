@@ -97,10 +97,7 @@ pub(crate) fn engine(name: &str, template: &str, escape_fn: tera::EscapeFn) -> t
 
 /// Renders the built-in template `name` of `tera` (see [`engine`]).
 pub(crate) fn render(tera: &tera::Tera, name: &str, context: &tera::Context) -> String {
-    match tera.render(name, context) {
-        Ok(text) => text,
-        Err(e) => panic!("internal error: the built-in template {name} did not render: {e:?}"),
-    }
+    render_sized(tera, name, context, 8 * 1024)
 }
 
 /// [`render`] into a buffer of `capacity` bytes, for a file whose size is roughly
@@ -116,7 +113,7 @@ pub(crate) fn render_sized(
     let text = tera
         .render_to(name, context, &mut out)
         .map_err(|e| format!("{e:?}"))
-        .and_then(|()| String::from_utf8(out).map_err(|e| e.to_string()));
+        .and_then(|()| String::from_utf8(out).map_err(|e| format!("{e:?}")));
     match text {
         Ok(text) => text,
         Err(e) => panic!("internal error: the built-in template {name} did not render: {e}"),
