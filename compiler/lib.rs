@@ -95,22 +95,21 @@ pub fn compile(sources: &Sources, load_diags: Diagnostics, options: &Options) ->
     // document dropped: documents are the largest thing a compilation holds, and
     // lowering is per declaration, so the model pieces concatenated in file order
     // are the model `lower` makes of all files at once.
-    // `trellis.lock` is read meanwhile, on its own thread.
-    let ((lock, lock_diags), pieces) = par::join(
-        || {
-            timing::stage("lock read", || {
-                let mut diags = Diagnostics::new();
-                (lock::read_from(sources, &mut diags), diags)
-            })
-        },
-        || {
-            timing::stage("parse+lower", || {
-                parse::map_files(sources, &skip, &mut diags, |file, text, diags| {
-                    parse_and_lower(sources, file, text, diags)
+    // `trellis.lock` is read meanwhile, by the first free core.
+    let ((lock, lock_diags), pieces) = timing::stage("parse+lower", || {
+        parse::map_files_beside(
+            sources,
+            &skip,
+            &mut diags,
+            || {
+                timing::stage("lock read", || {
+                    let mut diags = Diagnostics::new();
+                    (lock::read_from(sources, &mut diags), diags)
                 })
-            })
-        },
-    );
+            },
+            |file, text, diags| parse_and_lower(sources, file, text, diags),
+        )
+    });
     diags.extend(lock_diags);
     let kdl_files = sources
         .iter()

@@ -1,11 +1,13 @@
 //! Data parallelism without a scheduler: a slice cut into one contiguous share per
-//! core, each share handled by a scoped thread, the results put back in the order of
-//! the shares. What a caller computes therefore never depends on the thread count
-//! (tests set `TRELLIS_THREADS` to prove it).
+//! core ([`map_shares`]), or its items taken one at a time by the next free core
+//! ([`map_each`]), on scoped threads; the results are put back in item order. What a
+//! caller computes therefore never depends on the thread count (tests set
+//! `TRELLIS_THREADS` to prove it).
 //!
-//! Used by the parser (one share of files per core), the emitters (one share of
-//! objects per core) and the output writer; [`join`] runs two independent pieces of
-//! work at once (the lock beside the sources, the two halves of `check`).
+//! Used by the parser (files, and the lock beside them, each taken by the next free
+//! core: they differ in size), the emitters (one share of objects per core) and the
+//! output writer; [`join`] runs two independent pieces of work at once (the two
+//! halves of `check`).
 
 /// How many threads to use: `TRELLIS_THREADS` when set to a number, else the number
 /// of cores; at least 1.
@@ -85,6 +87,95 @@ where
     })
 }
 
+/// Runs `f` on every item, each item taken by the next free thread ([`threads`] of
+/// them, the calling thread among them), and returns the results in item order. For
+/// items of uneven cost, where contiguous shares would leave a core idle.
+pub fn map_each<T, R, F>(items: &[T], f: F) -> Vec<R>
+where
+    T: Sync,
+    R: Send,
+    F: Fn(&T) -> R + Sync,
+{
+    map_each_beside(|| (), items, f).1
+}
+
+/// [`map_each`] with one more job, `first`, which is not an item (reading
+/// `trellis.lock` beside the sources): it is taken before any item, by the first free
+/// thread, and its result is returned beside the items'. One after the other, `first`
+/// first, when there is one thread.
+pub fn map_each_beside<T, R, B, F, FB>(first: FB, items: &[T], f: F) -> (B, Vec<R>)
+where
+    T: Sync,
+    R: Send,
+    B: Send,
+    F: Fn(&T) -> R + Sync,
+    FB: FnOnce() -> B + Send,
+{
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let threads = threads().min(items.len() + 1);
+    if threads <= 1 {
+        let b = first();
+        return (b, items.iter().map(f).collect());
+    }
+    // Job 0 is `first`; job i + 1 is item i.
+    let next = AtomicUsize::new(0);
+    let first = Mutex::new(Some(first));
+    let work = || {
+        let mut b = None;
+        let mut done = Vec::new();
+        loop {
+            let job = next.fetch_add(1, Ordering::Relaxed);
+            if job == 0 {
+                let taken = first.lock().map(|mut f| f.take()).unwrap_or_default();
+                b = taken.map(|first| first());
+            } else if let Some(item) = items.get(job - 1) {
+                done.push((job - 1, f(item)));
+            } else {
+                return (b, done);
+            }
+        }
+    };
+    let parts: Vec<Part<B, R>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (1..threads)
+            .map(|_| {
+                std::thread::Builder::new()
+                    .stack_size(STACK)
+                    .spawn_scoped(scope, work)
+            })
+            .collect();
+        let mine = work();
+        let mut parts: Vec<_> = handles
+            .into_iter()
+            .map(|h| match h {
+                Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                Err(e) => panic!("cannot start a worker thread: {e}"),
+            })
+            .collect();
+        parts.push(mine);
+        parts
+    });
+    let mut b = None;
+    let mut slots: Vec<Option<R>> = std::iter::repeat_with(|| None).take(items.len()).collect();
+    for (part_b, done) in parts {
+        b = b.or(part_b);
+        for (i, r) in done {
+            if let Some(slot) = slots.get_mut(i) {
+                *slot = Some(r);
+            }
+        }
+    }
+    // Every job was taken exactly once, by the counter.
+    match b {
+        Some(b) => (b, slots.into_iter().flatten().collect()),
+        None => unreachable!("the first job is always taken"),
+    }
+}
+
+/// What one thread of [`map_each_beside`] did: `first`'s result if it took it, and
+/// the items it took, with their indices.
+type Part<B, R> = (Option<B>, Vec<(usize, R)>);
+
 /// [`map_shares`] for work that yields a list per item: the lists of all items,
 /// concatenated in item order.
 pub fn flat_map<T, R, F>(items: &[T], f: F) -> Vec<R>
@@ -127,6 +218,26 @@ mod tests {
     fn join_returns_both_in_order() {
         assert_eq!(join(|| 1, || "b"), (1, "b"));
         assert!(std::panic::catch_unwind(|| join(|| panic!("a"), || 2)).is_err());
+    }
+
+    #[test]
+    fn each_item_once_in_item_order() {
+        let items: Vec<u32> = (0..1000).collect();
+        // Uneven costs, so that threads take items out of order.
+        let (b, out) = map_each_beside(
+            || "first",
+            &items,
+            |i| {
+                if i % 7 == 0 {
+                    std::thread::sleep(std::time::Duration::from_micros(50));
+                }
+                i * 2
+            },
+        );
+        assert_eq!(b, "first");
+        assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        assert_eq!(map_each(&[] as &[u32], |i| *i), Vec::<u32>::new());
+        assert!(std::panic::catch_unwind(|| map_each(&items, |i| assert!(*i != 500))).is_err());
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub struct ParsedFile {
 /// Parses every file in `sources`, skipping the ones listed in `skip` (files the
 /// loader already reported as unreadable).
 ///
-/// Files are parsed in parallel, one batch per available core; the results are put
+/// Files are parsed in parallel, each by the next free core; the results are put
 /// back in file order, so the outcome is the same whatever the thread count.
 pub fn parse_all(sources: &Sources, skip: &[FileId], diags: &mut Diagnostics) -> Vec<ParsedFile> {
     map_files(sources, skip, diags, |file, text, diags| {
@@ -39,7 +39,7 @@ pub fn parse_all(sources: &Sources, skip: &[FileId], diags: &mut Diagnostics) ->
 }
 
 /// Runs `f` on the text of every KDL file of `sources` not in `skip`, in parallel,
-/// one batch of files per available core, and returns what it gave, in file order
+/// each file taken by the next free core, and returns what it gave, in file order
 /// (the outcome does not depend on the thread count). `compile` parses and lowers
 /// each file in one call, so that a file's document is dropped as soon as it is
 /// lowered.
@@ -48,25 +48,40 @@ where
     T: Send,
     F: Fn(FileId, &str, &mut Diagnostics) -> Option<T> + Sync,
 {
+    map_files_beside(sources, skip, diags, || (), f).1
+}
+
+/// [`map_files`], with `first` run before any file by the first free core
+/// ([`crate::par::map_each_beside`]): `compile` reads `trellis.lock` there.
+pub fn map_files_beside<B, T, F, FB>(
+    sources: &Sources,
+    skip: &[FileId],
+    diags: &mut Diagnostics,
+    first: FB,
+    f: F,
+) -> (B, Vec<T>)
+where
+    B: Send,
+    T: Send,
+    F: Fn(FileId, &str, &mut Diagnostics) -> Option<T> + Sync,
+    FB: FnOnce() -> B + Send,
+{
     let files: Vec<(FileId, &str)> = sources
         .iter()
         .filter(|(id, file)| !skip.contains(id) && file.kind == crate::source::SourceKind::Kdl)
         .map(|(id, file)| (id, file.text.as_str()))
         .collect();
-    let results = crate::par::map_shares(&files, |files| {
+    let (b, results) = crate::par::map_each_beside(first, &files, |&(id, text)| {
         let mut diags = Diagnostics::new();
-        let out: Vec<T> = files
-            .iter()
-            .filter_map(|(id, text)| f(*id, text, &mut diags))
-            .collect();
+        let out = f(id, text, &mut diags);
         (out, diags)
     });
-    let mut out = Vec::new();
-    for (items, batch_diags) in results {
-        out.extend(items);
-        diags.extend(batch_diags);
+    let mut out = Vec::with_capacity(results.len());
+    for (item, file_diags) in results {
+        out.extend(item);
+        diags.extend(file_diags);
     }
-    out
+    (b, out)
 }
 
 /// Parses KDL text: the fast path when it can, else the `kdl` crate (whose error
