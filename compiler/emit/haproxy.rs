@@ -90,12 +90,77 @@ pub fn emit(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
                 .map(|(vrid_idx, cluster)| (cluster, network, vrid_idx)),
         );
     }
-    // The clusters, one share per core.
-    crate::par::flat_map(&jobs, |&(cluster, network, vrid_idx)| {
-        let mut out = Vec::new();
-        cx.emit_cluster(cluster, network, vrid_idx, &haproxy, &keepalived, &mut out);
-        out
-    })
+    // Each cluster's frontends and sets of servers, and its keepalived files.
+    let plans: Vec<Plan> = crate::par::flat_map(&jobs, |&(cluster, network, vrid_idx)| {
+        cx.plan(cluster, network, vrid_idx, &keepalived)
+            .into_iter()
+            .collect()
+    });
+    // Each `haproxy.cfg` in pieces of `PIECE` frontends, each piece rendered by the
+    // next free core: a cluster has thousands, and clusters are few. The first
+    // piece is the whole template (the global and default sections, then its
+    // frontends), the others its `frontends` block; joined in order, they are the
+    // file the template gives for all frontends at once.
+    let pieces: Vec<(usize, &[Frontend], bool)> = plans
+        .iter()
+        .enumerate()
+        .flat_map(|(p, plan)| {
+            plan.frontends
+                .chunks(PIECE)
+                .enumerate()
+                .map(move |(k, frontends)| (p, frontends, k == 0))
+        })
+        .collect();
+    let texts = crate::par::map_each(&pieces, |&(p, frontends, first)| {
+        plans
+            .get(p)
+            .map(|plan| render_piece(&haproxy, plan, frontends, first))
+            .unwrap_or_default()
+    });
+    let owners: Vec<usize> = pieces.into_iter().map(|(p, _, _)| p).collect();
+    let mut texts = owners.into_iter().zip(texts).peekable();
+    let mut out = Vec::new();
+    for (p, plan) in plans.into_iter().enumerate() {
+        let mut parts = Vec::new();
+        while let Some((_, text)) = texts.next_if(|(q, _)| *q == p) {
+            parts.push(text);
+        }
+        out.push(Artifact {
+            path: format!("{}/haproxy/haproxy.cfg", plan.cluster),
+            content: parts.concat(),
+        });
+        out.extend(plan.keepalived);
+    }
+    out
+}
+
+/// A piece of `plan`'s `haproxy.cfg`: its `frontends`, after the global and default
+/// sections when it is the `first`.
+fn render_piece(haproxy: &Tera, plan: &Plan, frontends: &[Frontend], first: bool) -> String {
+    // About 300 bytes per frontend and 40 per server line.
+    let size = if first { 1024 } else { 0 }
+        + frontends
+            .iter()
+            .map(|fe| 300 + 40 * plan.server_sets.get(fe.servers).map_or(0, Vec::len))
+            .sum::<usize>();
+    let mut context = Context::new();
+    context.insert("cluster", &plan.cluster);
+    context.insert("frontends", frontends);
+    context.insert("server_sets", &plan.server_sets);
+    let block = (!first).then_some("frontends");
+    render_sized(haproxy, "haproxy.cfg", block, &context, size)
+}
+
+/// How many frontends of a `haproxy.cfg` one core renders at a time.
+const PIECE: usize = 256;
+
+/// What a cluster's load balancer is given: its frontends and the sets of servers
+/// they name, rendered into `haproxy.cfg`, and its keepalived files, rendered.
+struct Plan {
+    cluster: String,
+    frontends: Vec<Frontend>,
+    server_sets: Vec<Vec<Server>>,
+    keepalived: Vec<Artifact>,
 }
 
 fn sorted_networks(model: &Model) -> Vec<&Network> {
@@ -177,22 +242,18 @@ impl<'m> Cx<'m> {
         }
     }
 
-    fn emit_cluster(
+    /// The cluster's [`Plan`]; `None` when its node addresses or API server VIP
+    /// are unknown.
+    fn plan(
         &self,
         cluster: &Cluster,
         network: &Network,
         vrid_idx: usize,
-        haproxy: &Tera,
         keepalived: &Tera,
-        out: &mut Vec<Artifact>,
-    ) {
+    ) -> Option<Plan> {
         let c = cluster.name.value.as_str();
-        let Some(nodes) = self.nodes(cluster, network) else {
-            return;
-        };
-        let Some(api_vip) = self.addresses.get(&AllocKey::ApiServer(c.to_string())) else {
-            return;
-        };
+        let nodes = self.nodes(cluster, network)?;
+        let api_vip = self.addresses.get(&AllocKey::ApiServer(c.to_string()))?;
         let mut services: Vec<&crate::model::Service> = self
             .model
             .services
@@ -300,27 +361,19 @@ impl<'m> Cx<'m> {
                 });
             }
         }
-        // About 300 bytes per frontend and 40 per server line.
-        let size = 1024
-            + frontends
-                .iter()
-                .map(|fe| 300 + 40 * server_sets.get(fe.servers).map_or(0, Vec::len))
-                .sum::<usize>();
-        let mut context = Context::new();
-        context.insert("cluster", c);
-        context.insert("frontends", &frontends);
-        context.insert("server_sets", &server_sets);
-        out.push(Artifact {
-            path: format!("{c}/haproxy/haproxy.cfg"),
-            content: render_sized(haproxy, "haproxy.cfg", &context, size),
-        });
+        let mut plan = Plan {
+            cluster: c.to_string(),
+            frontends,
+            server_sets,
+            keepalived: Vec::new(),
+        };
         let lb = &cluster.load_balancer;
         let vm_count = match lb.sku.value {
             LbSku::HaProxy => lb.count.value,
             LbSku::None => lb.count.value,
         };
         if vm_count < 2 {
-            return;
+            return Some(plan);
         }
         let prefix_len = network.prefix.as_ref().map_or(32, |p| p.value.prefix_len());
         let vip_list: Vec<String> = vips.iter().map(|v| format!("{v}/{prefix_len}")).collect();
@@ -334,11 +387,12 @@ impl<'m> Cx<'m> {
             context.insert("vrid", &(vrid_idx + 1));
             context.insert("priority", &(200 - 10 * index));
             context.insert("vips", &vip_list);
-            out.push(Artifact {
+            plan.keepalived.push(Artifact {
                 path: format!("{c}/haproxy/keepalived-{index}.conf"),
                 content: render(keepalived, "keepalived.conf", &context),
             });
         }
+        Some(plan)
     }
 
     /// The OSes of the workloads a service selects; empty when it selects none (then
@@ -354,5 +408,60 @@ impl<'m> Cx<'m> {
             }
         }
         oses
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pieces joined are the file the template gives for all frontends at once.
+    #[test]
+    fn pieces_join_into_the_whole_file() {
+        let haproxy = engine("haproxy.cfg", HAPROXY_TEMPLATE, escape::haproxy);
+        let server = |name: &str, address: &str| Server {
+            name: name.into(),
+            address: address.into(),
+        };
+        let frontends: Vec<Frontend> = (0..3 * PIECE + 5)
+            .map(|i| Frontend {
+                source: format!("service:ns/svc-{i}:80/TCP"),
+                name: format!("fe_svc_ns_svc-{i}_80"),
+                backend: format!("be_svc_ns_svc-{i}_80"),
+                address: format!("10.0.{}.{}", i / 250, i % 250),
+                port: 80,
+                mode: if i % 3 == 0 { "http" } else { "tcp" },
+                balance: "roundrobin",
+                check_path: (i % 3 == 0).then(|| "/healthz".to_string()),
+                interval: 2000,
+                rise: 2,
+                fall: 3,
+                servers: i % 2,
+                server_port: 30000,
+            })
+            .collect();
+        let plan = Plan {
+            cluster: "c".into(),
+            frontends,
+            server_sets: vec![
+                vec![server("control-plane-0", "10.1.0.1")],
+                vec![server("linux-0", "10.1.0.2"), server("linux-1", "10.1.0.3")],
+            ],
+            keepalived: Vec::new(),
+        };
+        let whole = render_piece(&haproxy, &plan, &plan.frontends, true);
+        let pieces: String = plan
+            .frontends
+            .chunks(PIECE)
+            .enumerate()
+            .map(|(k, frontends)| render_piece(&haproxy, &plan, frontends, k == 0))
+            .collect();
+        assert_eq!(pieces, whole);
+        assert_eq!(whole.matches("\nfrontend ").count(), 3 * PIECE + 5);
+        assert!(
+            whole.ends_with(":30000\n\n"),
+            "{}",
+            &whole[whole.len() - 80..]
+        );
     }
 }

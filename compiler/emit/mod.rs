@@ -97,21 +97,26 @@ pub(crate) fn engine(name: &str, template: &str, escape_fn: tera::EscapeFn) -> t
 
 /// Renders the built-in template `name` of `tera` (see [`engine`]).
 pub(crate) fn render(tera: &tera::Tera, name: &str, context: &tera::Context) -> String {
-    render_sized(tera, name, context, 8 * 1024)
+    render_sized(tera, name, None, context, 8 * 1024)
 }
 
 /// [`render`] into a buffer of `capacity` bytes, for a file whose size is roughly
 /// known in advance (a load balancer's thousands of frontends): a megabyte grown
-/// step by step touches fresh memory at every step.
+/// step by step touches fresh memory at every step. With `block`, only that block
+/// of the template: a long file rendered in pieces.
 pub(crate) fn render_sized(
     tera: &tera::Tera,
     name: &str,
+    block: Option<&str>,
     context: &tera::Context,
     capacity: usize,
 ) -> String {
     let mut out = Vec::with_capacity(capacity);
-    let text = tera
-        .render_to(name, context, &mut out)
+    let rendered = match block {
+        None => tera.render_to(name, context, &mut out),
+        Some(block) => tera.render_block_to(name, block, context, &mut out),
+    };
+    let text = rendered
         .map_err(|e| format!("{e:?}"))
         .and_then(|()| String::from_utf8(out).map_err(|e| format!("{e:?}")));
     match text {
