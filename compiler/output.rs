@@ -17,7 +17,7 @@
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
-use crate::emit::Artifact;
+use crate::emit::{Artifact, Content};
 
 /// The marker file trellis writes into every output folder.
 pub const MARKER: &str = ".trellis-output";
@@ -113,6 +113,26 @@ pub fn write_output(dir: &Path, artifacts: &[Artifact]) -> Result<(), OutputErro
     Ok(())
 }
 
+/// Writes `content` to a new file at `path`. Several parts are gathered into a
+/// buffer and written a buffer at a time: they are never joined in memory.
+fn write_file(path: &Path, content: &Content) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path)?;
+    match content.parts() {
+        [one] => file.write_all(one.as_bytes()),
+        parts => {
+            let mut buffer = std::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+            for part in parts {
+                buffer.write_all(part.as_bytes())?;
+            }
+            buffer.flush()
+        }
+    }
+}
+
+/// The buffer a file of many parts is written through.
+const WRITE_BUFFER: usize = 256 * 1024;
+
 fn write_all(root: &Path, artifacts: &[Artifact]) -> Result<(), OutputError> {
     let mut folders = std::collections::BTreeSet::new();
     for artifact in artifacts {
@@ -136,7 +156,7 @@ fn write_all(root: &Path, artifacts: &[Artifact]) -> Result<(), OutputError> {
     crate::par::map_shares(artifacts, |batch| -> Result<(), OutputError> {
         for artifact in batch {
             let path = root.join(&artifact.path);
-            std::fs::write(&path, &artifact.content).map_err(io(&path))?;
+            write_file(&path, &artifact.content).map_err(io(&path))?;
         }
         Ok(())
     })

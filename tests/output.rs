@@ -10,7 +10,7 @@ use trellis::output::{write_output, MARKER};
 fn artifact(path: &str, content: &str) -> Artifact {
     Artifact {
         path: path.to_string(),
-        content: content.to_string(),
+        content: content.to_string().into(),
     }
 }
 
@@ -39,6 +39,35 @@ fn replaces_the_previous_output_and_removes_stale_files() {
         .filter(|n| n != "out")
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_file_of_many_parts_is_written_whole_and_in_order() {
+    use std::borrow::Cow;
+    use trellis::emit::Content;
+    // More than the write buffer holds, in parts of uneven sizes, some empty.
+    let parts: Vec<Cow<'static, str>> = (0..20_000)
+        .map(|i| match i % 4 {
+            0 => Cow::Borrowed("---\n"),
+            1 => Cow::Owned(String::new()),
+            2 => Cow::Owned(format!("doc: {i}\n")),
+            _ => Cow::Owned("x".repeat(i % 97)),
+        })
+        .collect();
+    let whole: String = parts.concat();
+    let content = Content::from_parts(parts);
+    assert_eq!(content.as_str(), whole);
+    assert_eq!(content.clone().into_string(), whole);
+    assert_eq!(content, Content::from(whole.clone()));
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("out");
+    let stream = Artifact {
+        path: "c/kubernetes/manifests.yaml".into(),
+        content,
+    };
+    write_output(&out, &[stream, artifact("c/one.yaml", "1")]).expect("write");
+    assert_eq!(read(&out, "c/kubernetes/manifests.yaml"), Some(whole));
+    assert_eq!(read(&out, "c/one.yaml").as_deref(), Some("1"));
 }
 
 #[test]

@@ -32,7 +32,7 @@ fn artifacts(text: &str) -> Vec<(String, String)> {
     compilation
         .artifacts
         .into_iter()
-        .map(|a| (a.path, a.content))
+        .map(|a| (a.path, a.content.into_string()))
         .collect()
 }
 

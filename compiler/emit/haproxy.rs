@@ -25,9 +25,10 @@ use std::net::IpAddr;
 use serde::Serialize;
 use tera::{Context, Tera};
 
-use super::{engine, escape, render, render_sized, Artifact};
+use super::{engine, escape, render, render_sized, Artifact, Content};
 use crate::alloc::{AllocKey, Allocation};
 use crate::model::{Cluster, LbSku, Model, Network, NetworkMode, Os, ServiceType};
+use std::borrow::Cow;
 
 const HAPROXY_TEMPLATE: &str = include_str!("../../stdlib/templates/haproxy.cfg.tera");
 const KEEPALIVED_TEMPLATE: &str = include_str!("../../stdlib/templates/keepalived.conf.tera");
@@ -127,7 +128,7 @@ pub fn emit(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
         }
         out.push(Artifact {
             path: format!("{}/haproxy/haproxy.cfg", plan.cluster),
-            content: parts.concat(),
+            content: Content::from_parts(parts.into_iter().map(Cow::Owned).collect()),
         });
         out.extend(plan.keepalived);
     }
@@ -389,7 +390,7 @@ impl<'m> Cx<'m> {
             context.insert("vips", &vip_list);
             plan.keepalived.push(Artifact {
                 path: format!("{c}/haproxy/keepalived-{index}.conf"),
-                content: render(keepalived, "keepalived.conf", &context),
+                content: render(keepalived, "keepalived.conf", &context).into(),
             });
         }
         Some(plan)

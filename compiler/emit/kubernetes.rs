@@ -48,7 +48,7 @@ pub fn emit(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
     let file = |cluster: &str, namespace: &str, name: String, content: String| {
         clusters.contains_key(cluster).then(|| Artifact {
             path: format!("{cluster}/kubernetes/{namespace}/{name}"),
-            content,
+            content: content.into(),
         })
     };
     let mut out = par::flat_map(&model.namespaces, |ns| {
@@ -386,7 +386,8 @@ pub fn kustomizations(artifacts: &[Artifact]) -> Vec<Artifact> {
                     api_version: "kustomize.config.k8s.io/v1beta1",
                     kind: "Kustomization",
                     resources: files,
-                }),
+                })
+                .into(),
             }
         })
         .collect()

@@ -28,7 +28,8 @@ pub mod policy;
 pub mod powershell;
 pub mod yaml;
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use crate::alloc::Allocation;
 use crate::model::Model;
@@ -58,7 +59,97 @@ pub const CALICO_BUNDLE: &str = "policies.yaml";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Artifact {
     pub path: String,
-    pub content: String,
+    pub content: Content,
+}
+
+/// The text of a generated file: one string, or parts that follow each other in the
+/// file (a bundle's documents, a `haproxy.cfg` rendered in pieces). The output
+/// writer writes the parts one after another, so a file of thousands of documents
+/// is never copied into one string: at 10,000 services that copy was 18 MB of fresh
+/// memory (docs/performance.md). Reading it as a `str` (tests, reports) joins the
+/// parts once, on first use.
+#[derive(Clone, Default)]
+pub struct Content {
+    parts: Vec<Cow<'static, str>>,
+    joined: OnceLock<String>,
+}
+
+impl Content {
+    /// The text made of `parts`, in order.
+    pub fn from_parts(parts: Vec<Cow<'static, str>>) -> Content {
+        Content {
+            parts,
+            joined: OnceLock::new(),
+        }
+    }
+
+    /// The parts, in file order; their concatenation is the text.
+    pub fn parts(&self) -> &[Cow<'static, str>] {
+        &self.parts
+    }
+
+    /// The whole text, owned: the one part itself, or the parts joined.
+    pub fn into_string(self) -> String {
+        let mut parts = self.parts;
+        match parts.len() {
+            1 => parts.pop().map(Cow::into_owned).unwrap_or_default(),
+            _ => parts.concat(),
+        }
+    }
+
+    /// The whole text. Joins the parts on first use when there are several.
+    pub fn as_str(&self) -> &str {
+        match self.parts.as_slice() {
+            [] => "",
+            [one] => one,
+            parts => self.joined.get_or_init(|| parts.concat()),
+        }
+    }
+}
+
+impl From<String> for Content {
+    fn from(text: String) -> Content {
+        Content::from_parts(vec![Cow::Owned(text)])
+    }
+}
+
+impl std::ops::Deref for Content {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Content {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<[u8]> for Content {
+    fn as_ref(&self) -> &[u8] {
+        self.as_str().as_bytes()
+    }
+}
+
+impl PartialEq for Content {
+    fn eq(&self, other: &Content) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Content {}
+
+impl std::fmt::Debug for Content {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl std::fmt::Display for Content {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Every artifact of the project, sorted by path.
@@ -148,37 +239,46 @@ pub(crate) fn apply_order(path: &str) -> (u8, &str) {
 /// Joins each cluster's Kubernetes files, and each cluster's Calico files, into one
 /// stream of YAML documents in apply order. Every other artifact is kept as it is.
 fn bundle(artifacts: Vec<Artifact>) -> Vec<Artifact> {
-    let mut kept = Vec::new();
-    let mut streams: BTreeMap<String, Vec<Artifact>> = BTreeMap::new();
-    for a in artifacts {
-        let target = manifest_folder(&a.path).map(|(cluster, folder, _)| {
-            let file = if folder == "kubernetes" {
-                KUBERNETES_BUNDLE
-            } else {
-                CALICO_BUNDLE
-            };
-            format!("{cluster}/{folder}/{file}")
-        });
-        match target {
-            Some(path) => streams.entry(path).or_default().push(a),
-            None => kept.push(a),
+    // Every manifest's stream (`<cluster>/<folder>`) and place in it, sorted once;
+    // the documents are then moved into their streams, never copied.
+    let mut order: Vec<(&str, (u8, &str), usize)> = artifacts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| {
+            let (cluster, folder, _) = manifest_folder(&a.path)?;
+            let stream = a.path.get(..cluster.len() + 1 + folder.len())?;
+            Some((stream, apply_order(&a.path), i))
+        })
+        .collect();
+    order.sort_unstable();
+    let mut streams: Vec<(String, Vec<usize>)> = Vec::new();
+    for (stream, _, i) in order {
+        match streams.last_mut() {
+            Some((last, members)) if last.as_str() == stream => members.push(i),
+            _ => streams.push((stream.to_string(), vec![i])),
         }
     }
-    // The streams, one share per core.
-    let streams: Vec<(String, Vec<Artifact>)> = streams.into_iter().collect();
-    kept.extend(crate::par::flat_map(&streams, |(path, documents)| {
-        let mut documents: Vec<&Artifact> = documents.iter().collect();
-        documents.sort_by(|a, b| apply_order(&a.path).cmp(&apply_order(&b.path)));
-        let size = documents.iter().map(|d| d.content.len() + 4).sum();
-        let mut content = String::with_capacity(size);
-        for d in documents {
-            content.push_str("---\n");
-            content.push_str(&d.content);
+    let mut slots: Vec<Option<Artifact>> = artifacts.into_iter().map(Some).collect();
+    let mut out = Vec::with_capacity(slots.len());
+    for (stream, members) in streams {
+        let file = if stream.ends_with("/kubernetes") {
+            KUBERNETES_BUNDLE
+        } else {
+            CALICO_BUNDLE
+        };
+        // Each document after its separator.
+        let mut parts = Vec::with_capacity(2 * members.len());
+        for i in members {
+            if let Some(document) = slots.get_mut(i).and_then(Option::take) {
+                parts.push(Cow::Borrowed("---\n"));
+                parts.extend(document.content.parts);
+            }
         }
-        vec![Artifact {
-            path: path.clone(),
-            content,
-        }]
-    }));
-    kept
+        out.push(Artifact {
+            path: format!("{stream}/{file}"),
+            content: Content::from_parts(parts),
+        });
+    }
+    out.extend(slots.into_iter().flatten());
+    out
 }

@@ -63,7 +63,8 @@ pub fn emit(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
                     order: ORDERED_TIER_ORDER,
                     default_action: "Pass",
                 },
-            }),
+            })
+            .into(),
         });
     }
     // The policies, one share per core.
@@ -82,7 +83,7 @@ pub fn emit(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
             };
             vec![Artifact {
                 path,
-                content: to_document(&object),
+                content: to_document(&object).into(),
             }]
         } else {
             let ns = policy
@@ -93,7 +94,7 @@ pub fn emit(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
                 .into_iter()
                 .map(|(name, object)| Artifact {
                     path: format!("{c}/kubernetes/{ns}/networkpolicy-{name}.yaml"),
-                    content: to_document(&object),
+                    content: to_document(&object).into(),
                 })
                 .collect()
         }

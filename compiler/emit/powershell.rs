@@ -142,7 +142,7 @@ pub fn emit(model: &Model, artifacts: &[Artifact]) -> Vec<Artifact> {
     context.insert("clusters", &cluster_ctxs);
     let mut out = vec![Artifact {
         path: "deploy.ps1".into(),
-        content: render(&deploy, "deploy.ps1", &context),
+        content: render(&deploy, "deploy.ps1", &context).into(),
     }];
     let mut removal = Context::new();
     let names: Vec<&str> = clusters
@@ -159,7 +159,7 @@ pub fn emit(model: &Model, artifacts: &[Artifact]) -> Vec<Artifact> {
     removal.insert("networks", &net_names);
     out.push(Artifact {
         path: "remove.ps1".into(),
-        content: render(&remove, "remove.ps1", &removal),
+        content: render(&remove, "remove.ps1", &removal).into(),
     });
     out
 }

@@ -768,7 +768,7 @@ pub fn compile_and_check(files: &[(String, String)]) -> (Vec<(String, String)>, 
     let artifacts = c
         .artifacts
         .into_iter()
-        .map(|a| (a.path, a.content))
+        .map(|a| (a.path, a.content.into_string()))
         .collect();
     (artifacts, codes)
 }
@@ -816,7 +816,11 @@ pub fn check_bundle(files: &[(String, String)], artifacts: &[(String, String)]) 
             None if path.ends_with(".ps1") || path.ends_with("kustomization.yaml") => {}
             None => {
                 let same = c.artifacts.iter().find(|a| &a.path == path);
-                assert_eq!(same.map(|a| &a.content), Some(content), "{path} differs");
+                assert_eq!(
+                    same.map(|a| a.content.as_str()),
+                    Some(content.as_str()),
+                    "{path} differs"
+                );
             }
         }
     }
