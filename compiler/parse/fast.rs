@@ -281,7 +281,16 @@ impl Parser<'_> {
         if self.peek() == Some(b'"') && self.peek_at(1) == Some(b'"') {
             return None; // """: a multi-line string
         }
-        let mut out = String::new();
+        // The common case first: printable ASCII up to the closing quote, copied
+        // once, at its size. Anything else continues character by character.
+        let start = self.pos;
+        let plain = self.text.as_bytes().get(start..)?;
+        let run = plain
+            .iter()
+            .position(|&b| !(0x20..=0x7e).contains(&b) || b == b'"' || b == b'\\')
+            .unwrap_or(plain.len());
+        self.pos += run;
+        let mut out = self.text.get(start..self.pos)?.to_string();
         loop {
             let b = self.peek()?;
             match b {
