@@ -57,7 +57,39 @@ pub enum AllocKey {
     NodePort(String, String, String, u16, Protocol),
 }
 
+/// An [`AllocKey`] that borrows its names, for looking allocations up without
+/// copying names into a key: the emitters look up two or three per service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyRef<'a> {
+    HostNode(u32),
+    HostApiServer,
+    ApiServer(&'a str),
+    ControlPlane(&'a str, u32),
+    Worker(&'a str, &'a str, u32),
+    LoadBalancer(&'a str, u32),
+    Upgrade(&'a str, u32),
+    Service(&'a str, &'a str, &'a str),
+    NodePort(&'a str, &'a str, &'a str, u16, Protocol),
+}
+
 impl AllocKey {
+    /// The same key, borrowing its names.
+    pub fn as_ref(&self) -> KeyRef<'_> {
+        match self {
+            AllocKey::HostNode(i) => KeyRef::HostNode(*i),
+            AllocKey::HostApiServer => KeyRef::HostApiServer,
+            AllocKey::ApiServer(c) => KeyRef::ApiServer(c),
+            AllocKey::ControlPlane(c, i) => KeyRef::ControlPlane(c, *i),
+            AllocKey::Worker(c, p, i) => KeyRef::Worker(c, p, *i),
+            AllocKey::LoadBalancer(c, i) => KeyRef::LoadBalancer(c, *i),
+            AllocKey::Upgrade(c, i) => KeyRef::Upgrade(c, *i),
+            AllocKey::Service(c, ns, name) => KeyRef::Service(c, ns, name),
+            AllocKey::NodePort(c, ns, name, port, proto) => {
+                KeyRef::NodePort(c, ns, name, *port, *proto)
+            }
+        }
+    }
+
     /// The cluster the allocation belongs to, `None` for the AKS host.
     pub fn cluster(&self) -> Option<&str> {
         match self {
@@ -193,15 +225,18 @@ pub struct Allocation {
 
 impl Allocation {
     /// Every address by what it is for, for emitters that look many up.
-    pub fn address_map(&self) -> foldhash::HashMap<&AllocKey, IpAddr> {
-        self.addresses.iter().map(|a| (&a.key, a.address)).collect()
+    pub fn address_map(&self) -> foldhash::HashMap<KeyRef<'_>, IpAddr> {
+        self.addresses
+            .iter()
+            .map(|a| (a.key.as_ref(), a.address))
+            .collect()
     }
 
     /// Every node port by what it is for.
-    pub fn node_port_map(&self) -> foldhash::HashMap<&AllocKey, u16> {
+    pub fn node_port_map(&self) -> foldhash::HashMap<KeyRef<'_>, u16> {
         self.node_ports
             .iter()
-            .map(|p| (&p.key, p.node_port))
+            .map(|p| (p.key.as_ref(), p.node_port))
             .collect()
     }
 

@@ -19,7 +19,7 @@
 
 use std::fmt::Write as _;
 
-use crate::alloc::{AllocKey, Allocation};
+use crate::alloc::{Allocation, KeyRef};
 use crate::model::index::WorkloadIndex;
 use crate::model::{LbSku, Model, PortRef, ServiceType, Workload};
 use crate::reach::{Endpoint, Engine, Reason};
@@ -165,7 +165,7 @@ pub fn topology(model: &Model, alloc: &Allocation, only_cluster: Option<&str>) -
         let has_lb = c.load_balancer.sku.value == LbSku::HaProxy;
         let load_balancer = has_lb.then(|| {
             let mut label = vec![format!("load balancer ×{}", c.load_balancer.count.value)];
-            if let Some(api) = addresses.get(&AllocKey::ApiServer(cname.to_string())) {
+            if let Some(api) = addresses.get(&KeyRef::ApiServer(cname)) {
                 label.push(format!("API {api}:6443"));
             }
             Node {
@@ -191,11 +191,7 @@ pub fn topology(model: &Model, alloc: &Allocation, only_cluster: Option<&str>) -
         for s in &services {
             let (ns, name) = (s.namespace.value.as_str(), s.name.value.as_str());
             let service_id = format!("service/{cname}/{ns}/{name}");
-            let vip = addresses.get(&AllocKey::Service(
-                cname.to_string(),
-                ns.to_string(),
-                name.to_string(),
-            ));
+            let vip = addresses.get(&KeyRef::Service(cname, ns, name));
             let mut selected = s
                 .selector
                 .as_ref()
@@ -214,10 +210,10 @@ pub fn topology(model: &Model, alloc: &Allocation, only_cluster: Option<&str>) -
                         label: Some(format!("{vip}:{}/{proto}", p.port.value)),
                     });
                 }
-                let node_port = node_ports.get(&AllocKey::NodePort(
-                    cname.to_string(),
-                    ns.to_string(),
-                    name.to_string(),
+                let node_port = node_ports.get(&KeyRef::NodePort(
+                    cname,
+                    ns,
+                    name,
                     p.port.value,
                     p.protocol.value,
                 ));

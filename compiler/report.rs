@@ -25,7 +25,7 @@ use std::net::IpAddr;
 use serde::Serialize;
 use tera::{Context, Tera};
 
-use crate::alloc::{AllocKey, Allocation, Origin};
+use crate::alloc::{AllocKey, Allocation, KeyRef, Origin};
 use crate::check::addresses::{capacity, pool_size};
 use crate::emit::escape;
 use crate::lock::Change;
@@ -607,9 +607,9 @@ fn cluster_view(
     at: &dyn Fn(Span) -> String,
 ) -> ClusterView {
     let cname = c.name.value.as_str();
-    let addresses: foldhash::HashMap<&AllocKey, IpAddr> =
+    let addresses: foldhash::HashMap<KeyRef<'_>, IpAddr> =
         alloc.map(Allocation::address_map).unwrap_or_default();
-    let node_ports: foldhash::HashMap<&AllocKey, u16> =
+    let node_ports: foldhash::HashMap<KeyRef<'_>, u16> =
         alloc.map(Allocation::node_port_map).unwrap_or_default();
     let load_balancer = (c.load_balancer.sku.value == LbSku::HaProxy).then(|| LoadBalancerView {
         count: c.load_balancer.count.value,
@@ -617,7 +617,7 @@ fn cluster_view(
         addresses: (0..c.load_balancer.count.value)
             .filter_map(|i| {
                 addresses
-                    .get(&AllocKey::LoadBalancer(cname.to_string(), i))
+                    .get(&KeyRef::LoadBalancer(cname, i))
                     .map(IpAddr::to_string)
             })
             .collect(),
@@ -630,11 +630,7 @@ fn cluster_view(
         let vip = (s.kind.value == ServiceType::LoadBalancer)
             .then(|| {
                 addresses
-                    .get(&AllocKey::Service(
-                        cname.to_string(),
-                        ns.to_string(),
-                        name.to_string(),
-                    ))
+                    .get(&KeyRef::Service(cname, ns, name))
                     .map(IpAddr::to_string)
             })
             .flatten();
@@ -656,10 +652,10 @@ fn cluster_view(
                 port: p.port.value,
                 protocol: p.protocol.value.as_str(),
                 node_port: node_ports
-                    .get(&AllocKey::NodePort(
-                        cname.to_string(),
-                        ns.to_string(),
-                        name.to_string(),
+                    .get(&KeyRef::NodePort(
+                        cname,
+                        ns,
+                        name,
                         p.port.value,
                         p.protocol.value,
                     ))
@@ -706,7 +702,7 @@ fn cluster_view(
             .collect(),
         load_balancer,
         api_server: addresses
-            .get(&AllocKey::ApiServer(cname.to_string()))
+            .get(&KeyRef::ApiServer(cname))
             .map(IpAddr::to_string),
         frontends,
         matrix,

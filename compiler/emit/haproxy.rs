@@ -26,7 +26,7 @@ use serde::Serialize;
 use tera::{Context, Tera};
 
 use super::{engine, escape, render, render_sized, Artifact, Content};
-use crate::alloc::{AllocKey, Allocation};
+use crate::alloc::{Allocation, KeyRef};
 use crate::model::{Cluster, LbSku, Model, Network, NetworkMode, Os, ServiceType};
 use std::borrow::Cow;
 
@@ -172,8 +172,8 @@ fn sorted_networks(model: &Model) -> Vec<&Network> {
 
 struct Cx<'m> {
     model: &'m Model,
-    addresses: HashMap<&'m AllocKey, IpAddr>,
-    node_ports: HashMap<&'m AllocKey, u16>,
+    addresses: HashMap<KeyRef<'m>, IpAddr>,
+    node_ports: HashMap<KeyRef<'m>, u16>,
     workloads: crate::model::index::WorkloadIndex<'m>,
 }
 
@@ -190,11 +190,7 @@ impl<'m> Cx<'m> {
         match network.mode.value {
             NetworkMode::Static => Some(Nodes {
                 control_plane: (0..cluster.control_plane.count.value)
-                    .filter_map(|i| {
-                        self.addresses
-                            .get(&AllocKey::ControlPlane(c.clone(), i))
-                            .copied()
-                    })
+                    .filter_map(|i| self.addresses.get(&KeyRef::ControlPlane(c, i)).copied())
                     .collect(),
                 workers: cluster
                     .node_pools
@@ -203,7 +199,7 @@ impl<'m> Cx<'m> {
                         let addrs = (0..p.count.value)
                             .filter_map(|i| {
                                 self.addresses
-                                    .get(&AllocKey::Worker(c.clone(), p.name.value.clone(), i))
+                                    .get(&KeyRef::Worker(c, &p.name.value, i))
                                     .copied()
                             })
                             .collect();
@@ -254,7 +250,7 @@ impl<'m> Cx<'m> {
     ) -> Option<Plan> {
         let c = cluster.name.value.as_str();
         let nodes = self.nodes(cluster, network)?;
-        let api_vip = self.addresses.get(&AllocKey::ApiServer(c.to_string()))?;
+        let api_vip = self.addresses.get(&KeyRef::ApiServer(c))?;
         let mut services: Vec<&crate::model::Service> = self
             .model
             .services
@@ -297,10 +293,7 @@ impl<'m> Cx<'m> {
         let mut vips: BTreeSet<IpAddr> = BTreeSet::from([*api_vip]);
         for service in services {
             let (ns, name) = (&service.namespace.value, &service.name.value);
-            let Some(vip) =
-                self.addresses
-                    .get(&AllocKey::Service(c.to_string(), ns.clone(), name.clone()))
-            else {
+            let Some(vip) = self.addresses.get(&KeyRef::Service(c, ns, name)) else {
                 continue;
             };
             vips.insert(*vip);
@@ -330,10 +323,10 @@ impl<'m> Cx<'m> {
                 .iter()
                 .filter(|p| p.protocol.value == crate::model::Protocol::Tcp)
             {
-                let Some(node_port) = self.node_ports.get(&AllocKey::NodePort(
-                    c.to_string(),
-                    ns.clone(),
-                    name.clone(),
+                let Some(node_port) = self.node_ports.get(&KeyRef::NodePort(
+                    c,
+                    ns,
+                    name,
                     port.port.value,
                     port.protocol.value,
                 )) else {

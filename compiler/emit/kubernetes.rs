@@ -26,7 +26,7 @@ use serde::Serialize;
 
 use super::yaml::to_document;
 use super::Artifact;
-use crate::alloc::{AllocKey, Allocation};
+use crate::alloc::{Allocation, KeyRef};
 use crate::model::{
     Cluster, Ingress, Labels, Model, Os, PathMatch, PortRef, Service, ServiceType, Workload,
 };
@@ -96,8 +96,8 @@ pub fn emit(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
 }
 
 struct Context<'m> {
-    addresses: HashMap<&'m AllocKey, IpAddr>,
-    node_ports: HashMap<&'m AllocKey, u16>,
+    addresses: HashMap<KeyRef<'m>, IpAddr>,
+    node_ports: HashMap<KeyRef<'m>, u16>,
 }
 
 impl<'m> Context<'m> {
@@ -110,10 +110,10 @@ impl<'m> Context<'m> {
 
     fn service(&self, s: &Service) -> ServiceObject {
         let key = |port: u16, protocol| {
-            AllocKey::NodePort(
-                s.cluster.value.clone(),
-                s.namespace.value.clone(),
-                s.name.value.clone(),
+            KeyRef::NodePort(
+                &s.cluster.value,
+                &s.namespace.value,
+                &s.name.value,
                 port,
                 protocol,
             )
@@ -144,10 +144,10 @@ impl<'m> Context<'m> {
             .collect();
         let address = self
             .addresses
-            .get(&AllocKey::Service(
-                s.cluster.value.clone(),
-                s.namespace.value.clone(),
-                s.name.value.clone(),
+            .get(&KeyRef::Service(
+                &s.cluster.value,
+                &s.namespace.value,
+                &s.name.value,
             ))
             .map(|a| a.to_string());
         let metadata = Metadata::new(&s.name.value, Some(&s.namespace.value), managed_labels());
