@@ -91,32 +91,45 @@ pub fn emit(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
                 .map(|(vrid_idx, cluster)| (cluster, network, vrid_idx)),
         );
     }
-    // Each cluster's frontends and sets of servers, and its keepalived files.
+    // Each cluster's services in frontend order with their VIPs, its sets of
+    // servers, and its keepalived files.
     let plans: Vec<Plan> = crate::par::flat_map(&jobs, |&(cluster, network, vrid_idx)| {
         cx.plan(cluster, network, vrid_idx, &keepalived)
             .into_iter()
             .collect()
     });
-    // Each `haproxy.cfg` in pieces of `PIECE` frontends, each piece rendered by the
-    // next free core: a cluster has thousands, and clusters are few. The first
-    // piece is the whole template (the global and default sections, then its
-    // frontends), the others its `frontends` block; joined in order, they are the
-    // file the template gives for all frontends at once.
-    let pieces: Vec<(usize, &[Frontend], bool)> = plans
+    // Each `haproxy.cfg` in pieces of `PIECE` services, each piece's frontends made
+    // and rendered by the next free core: a cluster has thousands, and clusters are
+    // few. The first piece is the whole template (the global and default sections,
+    // the API server's frontend, then its services'), the others its `frontends`
+    // block; joined in order, they are the file the template gives for all
+    // frontends at once.
+    let pieces: Vec<(usize, &[Fronted], bool)> = plans
         .iter()
         .enumerate()
         .flat_map(|(p, plan)| {
-            plan.frontends
+            let first = std::iter::once((
+                p,
+                plan.services
+                    .get(..PIECE.min(plan.services.len()))
+                    .unwrap_or_default(),
+                true,
+            ));
+            let rest = plan
+                .services
+                .get(PIECE.min(plan.services.len())..)
+                .unwrap_or_default()
                 .chunks(PIECE)
-                .enumerate()
-                .map(move |(k, frontends)| (p, frontends, k == 0))
+                .map(move |services| (p, services, false));
+            first.chain(rest)
         })
         .collect();
-    let texts = crate::par::map_each(&pieces, |&(p, frontends, first)| {
-        plans
-            .get(p)
-            .map(|plan| render_piece(&haproxy, plan, frontends, first))
-            .unwrap_or_default()
+    let texts = crate::par::map_each(&pieces, |&(p, services, first)| {
+        let Some(plan) = plans.get(p) else {
+            return String::new();
+        };
+        let frontends = cx.frontends(plan, services, first);
+        render_piece(&haproxy, plan.cluster, &plan.server_sets, &frontends, first)
     });
     let owners: Vec<usize> = pieces.into_iter().map(|(p, _, _)| p).collect();
     let mut texts = owners.into_iter().zip(texts).peekable();
@@ -135,33 +148,50 @@ pub fn emit(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
     out
 }
 
-/// A piece of `plan`'s `haproxy.cfg`: its `frontends`, after the global and default
-/// sections when it is the `first`.
-fn render_piece(haproxy: &Tera, plan: &Plan, frontends: &[Frontend], first: bool) -> String {
+/// A piece of cluster `cluster`'s `haproxy.cfg`: its `frontends`, after the global
+/// and default sections when it is the `first`.
+fn render_piece(
+    haproxy: &Tera,
+    cluster: &str,
+    server_sets: &[Vec<Server>],
+    frontends: &[Frontend],
+    first: bool,
+) -> String {
     // About 300 bytes per frontend and 40 per server line.
     let size = if first { 1024 } else { 0 }
         + frontends
             .iter()
-            .map(|fe| 300 + 40 * plan.server_sets.get(fe.servers).map_or(0, Vec::len))
+            .map(|fe| 300 + 40 * server_sets.get(fe.servers).map_or(0, Vec::len))
             .sum::<usize>();
     let mut context = Context::new();
-    context.insert("cluster", &plan.cluster);
+    context.insert("cluster", cluster);
     context.insert("frontends", frontends);
-    context.insert("server_sets", &plan.server_sets);
+    context.insert("server_sets", server_sets);
     let block = (!first).then_some("frontends");
     render_sized(haproxy, "haproxy.cfg", block, &context, size)
 }
 
-/// How many frontends of a `haproxy.cfg` one core renders at a time.
+/// How many services' frontends of a `haproxy.cfg` one core makes and renders at a
+/// time.
 const PIECE: usize = 256;
 
-/// What a cluster's load balancer is given: its frontends and the sets of servers
-/// they name, rendered into `haproxy.cfg`, and its keepalived files, rendered.
-struct Plan {
-    cluster: String,
-    frontends: Vec<Frontend>,
+/// What a cluster's load balancer is given: the API server's VIP, its
+/// LoadBalancer services in frontend order and the sets of servers they name, for
+/// `haproxy.cfg`; its keepalived files, rendered.
+struct Plan<'m> {
+    cluster: &'m str,
+    api_vip: IpAddr,
+    services: Vec<Fronted<'m>>,
     server_sets: Vec<Vec<Server>>,
     keepalived: Vec<Artifact>,
+}
+
+/// A LoadBalancer service with its VIP and the index of its servers in the
+/// cluster's `server_sets`.
+struct Fronted<'m> {
+    service: &'m crate::model::Service,
+    vip: IpAddr,
+    servers: usize,
 }
 
 fn sorted_networks(model: &Model) -> Vec<&Network> {
@@ -243,11 +273,11 @@ impl<'m> Cx<'m> {
     /// are unknown.
     fn plan(
         &self,
-        cluster: &Cluster,
+        cluster: &'m Cluster,
         network: &Network,
         vrid_idx: usize,
         keepalived: &Tera,
-    ) -> Option<Plan> {
+    ) -> Option<Plan<'m>> {
         let c = cluster.name.value.as_str();
         let nodes = self.nodes(cluster, network)?;
         let api_vip = self.addresses.get(&KeyRef::ApiServer(c))?;
@@ -260,25 +290,7 @@ impl<'m> Cx<'m> {
         services.sort_by(|a, b| {
             (&a.namespace.value, &a.name.value).cmp(&(&b.namespace.value, &b.name.value))
         });
-        // Sized up front: a large list grown step by step touches fresh memory at
-        // every step.
-        let ports: usize = services.iter().map(|s| s.ports.len()).sum();
-        let mut frontends = Vec::with_capacity(1 + ports);
-        frontends.push(Frontend {
-            source: "api-server".into(),
-            name: "fe_api_server".into(),
-            backend: "be_api_server".into(),
-            address: api_vip.to_string(),
-            port: API_SERVER_PORT,
-            mode: "tcp",
-            balance: "roundrobin",
-            check_path: None,
-            interval: 2000,
-            rise: 2,
-            fall: 3,
-            servers: 0,
-            server_port: API_SERVER_PORT,
-        });
+        let mut fronted = Vec::with_capacity(services.len());
         let mut server_sets: Vec<Vec<Server>> = vec![nodes
             .control_plane
             .iter()
@@ -315,6 +327,79 @@ impl<'m> Cx<'m> {
                 );
                 server_sets.len() - 1
             });
+            fronted.push(Fronted {
+                service,
+                vip: *vip,
+                servers,
+            });
+        }
+        let mut plan = Plan {
+            cluster: c,
+            api_vip: *api_vip,
+            services: fronted,
+            server_sets,
+            keepalived: Vec::new(),
+        };
+        let lb = &cluster.load_balancer;
+        let vm_count = match lb.sku.value {
+            LbSku::HaProxy => lb.count.value,
+            LbSku::None => lb.count.value,
+        };
+        if vm_count < 2 {
+            return Some(plan);
+        }
+        let prefix_len = network.prefix.as_ref().map_or(32, |p| p.value.prefix_len());
+        let vip_list: Vec<String> = vips.iter().map(|v| format!("{v}/{prefix_len}")).collect();
+        for index in 0..vm_count {
+            let mut context = Context::new();
+            context.insert("cluster", c);
+            context.insert("index", &index);
+            context.insert("router_id", &format!("{c}-lb-{index}"));
+            context.insert("instance", &format!("{c}_vips"));
+            context.insert("interface", &lb.interface.value);
+            context.insert("vrid", &(vrid_idx + 1));
+            context.insert("priority", &(200 - 10 * index));
+            context.insert("vips", &vip_list);
+            plan.keepalived.push(Artifact {
+                path: format!("{c}/haproxy/keepalived-{index}.conf"),
+                content: render(keepalived, "keepalived.conf", &context).into(),
+            });
+        }
+        Some(plan)
+    }
+
+    /// The frontends of `services`, a piece of `plan`'s, after the API server's
+    /// when it is the `first` piece.
+    fn frontends(&self, plan: &Plan, services: &[Fronted], first: bool) -> Vec<Frontend> {
+        let c = plan.cluster;
+        // Sized up front: a large list grown step by step touches fresh memory at
+        // every step.
+        let ports: usize = services.iter().map(|f| f.service.ports.len()).sum();
+        let mut frontends = Vec::with_capacity(usize::from(first) + ports);
+        if first {
+            frontends.push(Frontend {
+                source: "api-server".into(),
+                name: "fe_api_server".into(),
+                backend: "be_api_server".into(),
+                address: plan.api_vip.to_string(),
+                port: API_SERVER_PORT,
+                mode: "tcp",
+                balance: "roundrobin",
+                check_path: None,
+                interval: 2000,
+                rise: 2,
+                fall: 3,
+                servers: 0,
+                server_port: API_SERVER_PORT,
+            });
+        }
+        for &Fronted {
+            service,
+            vip,
+            servers,
+        } in services
+        {
+            let (ns, name) = (&service.namespace.value, &service.name.value);
             let check = service.health_check.as_ref();
             // HAProxy forwards TCP only; UDP and SCTP ports (possible with
             // `sku="none"`) are left to the user's own load balancer.
@@ -355,38 +440,7 @@ impl<'m> Cx<'m> {
                 });
             }
         }
-        let mut plan = Plan {
-            cluster: c.to_string(),
-            frontends,
-            server_sets,
-            keepalived: Vec::new(),
-        };
-        let lb = &cluster.load_balancer;
-        let vm_count = match lb.sku.value {
-            LbSku::HaProxy => lb.count.value,
-            LbSku::None => lb.count.value,
-        };
-        if vm_count < 2 {
-            return Some(plan);
-        }
-        let prefix_len = network.prefix.as_ref().map_or(32, |p| p.value.prefix_len());
-        let vip_list: Vec<String> = vips.iter().map(|v| format!("{v}/{prefix_len}")).collect();
-        for index in 0..vm_count {
-            let mut context = Context::new();
-            context.insert("cluster", c);
-            context.insert("index", &index);
-            context.insert("router_id", &format!("{c}-lb-{index}"));
-            context.insert("instance", &format!("{c}_vips"));
-            context.insert("interface", &lb.interface.value);
-            context.insert("vrid", &(vrid_idx + 1));
-            context.insert("priority", &(200 - 10 * index));
-            context.insert("vips", &vip_list);
-            plan.keepalived.push(Artifact {
-                path: format!("{c}/haproxy/keepalived-{index}.conf"),
-                content: render(keepalived, "keepalived.conf", &context).into(),
-            });
-        }
-        Some(plan)
+        frontends
     }
 
     /// The OSes of the workloads a service selects; empty when it selects none (then
@@ -434,21 +488,15 @@ mod tests {
                 server_port: 30000,
             })
             .collect();
-        let plan = Plan {
-            cluster: "c".into(),
-            frontends,
-            server_sets: vec![
-                vec![server("control-plane-0", "10.1.0.1")],
-                vec![server("linux-0", "10.1.0.2"), server("linux-1", "10.1.0.3")],
-            ],
-            keepalived: Vec::new(),
-        };
-        let whole = render_piece(&haproxy, &plan, &plan.frontends, true);
-        let pieces: String = plan
-            .frontends
+        let server_sets = vec![
+            vec![server("control-plane-0", "10.1.0.1")],
+            vec![server("linux-0", "10.1.0.2"), server("linux-1", "10.1.0.3")],
+        ];
+        let whole = render_piece(&haproxy, "c", &server_sets, &frontends, true);
+        let pieces: String = frontends
             .chunks(PIECE)
             .enumerate()
-            .map(|(k, frontends)| render_piece(&haproxy, &plan, frontends, k == 0))
+            .map(|(k, frontends)| render_piece(&haproxy, "c", &server_sets, frontends, k == 0))
             .collect();
         assert_eq!(pieces, whole);
         assert_eq!(whole.matches("\nfrontend ").count(), 3 * PIECE + 5);
