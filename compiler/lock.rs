@@ -96,9 +96,19 @@ pub fn read_from(sources: &Sources, diags: &mut Diagnostics) -> Option<Lock> {
 
 /// Reads a lock file's text. Malformed entries are reported (TR0105) and skipped.
 ///
-/// The text is read a chunk of entries at a time ([`crate::parse::for_each_chunk`]):
-/// at 10,000 services a lock is 1.5 MB, and as one KDL document it took 45 MB.
+/// A lock as [`render`] writes it is read line by line ([`read_lines`]); any other
+/// text, a chunk of entries at a time with the KDL parser
+/// ([`crate::parse::for_each_chunk`]): at 10,000 services a lock is 1.5 MB, and as
+/// one KDL document it took 45 MB. Both give the same entries and diagnostics.
 pub fn read(file: FileId, text: &str, diags: &mut Diagnostics) -> Lock {
+    match read_lines(file, text) {
+        Some(reader) => reader.finish(file, diags),
+        None => read_kdl(file, text, diags),
+    }
+}
+
+/// [`read`] with the KDL parser, whatever the text.
+fn read_kdl(file: FileId, text: &str, diags: &mut Diagnostics) -> Lock {
     let fresh = || Reader {
         file,
         lock: Lock::default(),
@@ -140,18 +150,117 @@ pub fn read(file: FileId, text: &str, diags: &mut Diagnostics) -> Lock {
             }
         }
     }
-    diags.extend(reader.diags);
-    if reader.rejected {
-        return Lock::default();
+    reader.finish(file, diags)
+}
+
+/// The entries of a lock written as [`render`] writes it, read line by line: each
+/// line is blank, a `//` comment, `version <digits>`, or an entry whose arguments
+/// and properties come in `render`'s order, its strings quoted without escapes.
+/// `None` for any other text (edited by hand, or not a lock at all), which
+/// [`read_kdl`] then reads.
+fn read_lines(file: FileId, text: &str) -> Option<Reader> {
+    let mut reader = Reader {
+        file,
+        lock: Lock::default(),
+        diags: Diagnostics::new(),
+        version_seen: false,
+        any_entry: false,
+        rejected: false,
+    };
+    let mut start = 0;
+    for line in text.split('\n') {
+        let at = start;
+        start += line.len() + 1;
+        // A comment of printable ASCII (in KDL, other characters may end a line
+        // or be refused).
+        if line.is_empty()
+            || line.starts_with("//") && line.bytes().all(|b| (0x20..=0x7e).contains(&b))
+        {
+            continue;
+        }
+        let (name, rest) = line.split_once(' ')?;
+        let mut fields = Fields(rest);
+        let parsed = match name {
+            "version" => {
+                let digits = fields.0;
+                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                Parsed::Version(Some(digits.parse().ok()?))
+            }
+            "cluster" => {
+                let (cluster, plugin) = (fields.string()?, fields.prop("plugin")?);
+                fields.end()?;
+                Parsed::Cluster(plugin_entry(cluster, plugin))
+            }
+            "address" => {
+                let address = fields.string()?;
+                let (network, key) = (fields.prop("network")?, fields.prop("for")?);
+                fields.end()?;
+                Parsed::Address(address_entry(address, || Ok(network), || Ok(key)))
+            }
+            "node-port" => {
+                let digits = fields.digits()?;
+                let (cluster, key) = (fields.prop("cluster")?, fields.prop("for")?);
+                fields.end()?;
+                Parsed::Port(port_entry(digits.parse().ok()?, || Ok(cluster), || Ok(key)))
+            }
+            _ => return None,
+        };
+        reader.record(name, at, || parsed);
     }
-    if !reader.version_seen && reader.any_entry {
-        diags.push(malformed(
-            Span::new(file, 0, 0),
-            "trellis.lock has no `version` line".into(),
-        ));
-        return Lock::default();
+    Some(reader)
+}
+
+/// The rest of a lock line after the entry's name, taken field by field.
+struct Fields<'a>(&'a str);
+
+impl<'a> Fields<'a> {
+    /// `"…"` of printable ASCII without `"` or `\`, then a space or the end.
+    fn string(&mut self) -> Option<&'a str> {
+        let rest = self.0.strip_prefix('"')?;
+        let end = rest.find('"')?;
+        let (value, after) = (rest.get(..end)?, rest.get(end + 1..)?);
+        if !value
+            .bytes()
+            .all(|b| (0x20..=0x7e).contains(&b) && b != b'\\')
+        {
+            return None;
+        }
+        self.0 = after.strip_prefix(' ').unwrap_or(after);
+        (after.is_empty() || after.starts_with(' ')).then_some(value)
     }
-    reader.lock
+
+    /// Decimal digits, then a space or the end.
+    fn digits(&mut self) -> Option<&'a str> {
+        let end = self.0.find(' ').unwrap_or(self.0.len());
+        let digits = self.0.get(..end)?;
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        self.0 = self.0.get(end..)?.strip_prefix(' ').unwrap_or_default();
+        Some(digits)
+    }
+
+    /// `key="…"`.
+    fn prop(&mut self, key: &str) -> Option<&'a str> {
+        self.0 = self.0.strip_prefix(key)?.strip_prefix('=')?;
+        self.string()
+    }
+
+    fn end(&self) -> Option<()> {
+        self.0.is_empty().then_some(())
+    }
+}
+
+/// An entry, read: what [`Reader::record`] keeps or reports.
+enum Parsed {
+    /// `version`'s number, when it is an integer.
+    Version(Option<i128>),
+    Cluster(Result<(String, Plugin), String>),
+    Address(Result<(AllocKey, String, IpAddr), String>),
+    Port(Result<(AllocKey, String, u16), String>),
+    Unknown,
 }
 
 /// The state of [`read`] between entries.
@@ -167,22 +276,31 @@ struct Reader {
 
 impl Reader {
     fn entry(&mut self, node: &KdlNode) {
+        let start = Span::from_miette(self.file, node.span()).start as usize;
+        let name = node.name().value();
+        self.record(name, start, || match name {
+            "version" => Parsed::Version(node.get(0).and_then(|v| v.as_integer())),
+            "cluster" => Parsed::Cluster(read_plugin(node)),
+            "address" => Parsed::Address(read_address(node)),
+            "node-port" => Parsed::Port(read_port(node)),
+            _ => Parsed::Unknown,
+        });
+    }
+
+    /// Keeps or reports the entry `name` that starts at byte `start`, read by
+    /// `parse` unless a `version` this trellis does not read came before it.
+    fn record(&mut self, name: &str, start: usize, parse: impl FnOnce() -> Parsed) {
         if self.rejected {
             return;
         }
         self.any_entry = true;
-        let span = Span::from_miette(self.file, node.span());
-        let span = Span::new(
-            self.file,
-            span.start as usize,
-            span.start as usize + node.name().value().len(),
-        );
+        let span = Span::new(self.file, start, start + name.len());
         let lock = &mut self.lock;
         let diags = &mut self.diags;
-        match node.name().value() {
-            "version" => {
+        match parse() {
+            Parsed::Version(version) => {
                 self.version_seen = true;
-                if node.get(0).and_then(|v| v.as_integer()) != Some(LOCK_VERSION) {
+                if version != Some(LOCK_VERSION) {
                     diags.push(malformed(
                         span,
                         format!("trellis.lock has a version this trellis does not read (it reads version {LOCK_VERSION})"),
@@ -190,52 +308,57 @@ impl Reader {
                     self.rejected = true;
                 }
             }
-            "cluster" => match read_plugin(node) {
-                Ok((name, plugin)) => {
-                    lock.plugins.insert(name, LockedPlugin { plugin, span });
-                }
-                Err(why) => diags.push(malformed(
+            Parsed::Cluster(Ok((name, plugin))) => {
+                lock.plugins.insert(name, LockedPlugin { plugin, span });
+            }
+            Parsed::Address(Ok((key, network, address))) => {
+                lock.addresses.insert(
+                    key,
+                    LockedAddress {
+                        network,
+                        address,
+                        span,
+                    },
+                );
+            }
+            Parsed::Port(Ok((key, cluster, node_port))) => {
+                lock.node_ports.insert(
+                    key,
+                    LockedPort {
+                        cluster,
+                        node_port,
+                        span,
+                    },
+                );
+            }
+            Parsed::Cluster(Err(why)) | Parsed::Address(Err(why)) | Parsed::Port(Err(why)) => {
+                diags.push(malformed(
                     span,
-                    format!("malformed `cluster` entry in trellis.lock: {why}"),
-                )),
-            },
-            "address" => match read_address(node) {
-                Ok((key, network, address)) => {
-                    lock.addresses.insert(
-                        key,
-                        LockedAddress {
-                            network,
-                            address,
-                            span,
-                        },
-                    );
-                }
-                Err(why) => diags.push(malformed(
-                    span,
-                    format!("malformed `address` entry in trellis.lock: {why}"),
-                )),
-            },
-            "node-port" => match read_port(node) {
-                Ok((key, cluster, node_port)) => {
-                    lock.node_ports.insert(
-                        key,
-                        LockedPort {
-                            cluster,
-                            node_port,
-                            span,
-                        },
-                    );
-                }
-                Err(why) => diags.push(malformed(
-                    span,
-                    format!("malformed `node-port` entry in trellis.lock: {why}"),
-                )),
-            },
-            other => diags.push(malformed(
+                    format!("malformed `{name}` entry in trellis.lock: {why}"),
+                ));
+            }
+            Parsed::Unknown => diags.push(malformed(
                 span,
-                format!("unknown entry `{other}` in trellis.lock"),
+                format!("unknown entry `{name}` in trellis.lock"),
             )),
         }
+    }
+
+    /// The lock read, its diagnostics added to `diags`: nothing when its version
+    /// is refused or it has entries but no `version`.
+    fn finish(self, file: FileId, diags: &mut Diagnostics) -> Lock {
+        diags.extend(self.diags);
+        if self.rejected {
+            return Lock::default();
+        }
+        if !self.version_seen && self.any_entry {
+            diags.push(malformed(
+                Span::new(file, 0, 0),
+                "trellis.lock has no `version` line".into(),
+            ));
+            return Lock::default();
+        }
+        self.lock
     }
 }
 
@@ -257,14 +380,17 @@ fn arg_str(node: &KdlNode) -> Result<&str, String> {
         .ok_or_else(|| "its value is not a string".to_string())
 }
 
-fn key_of(node: &KdlNode) -> Result<AllocKey, String> {
-    let text = prop_str(node, "for")?;
+fn key_of(text: &str) -> Result<AllocKey, String> {
     AllocKey::parse(text).ok_or_else(|| format!("`{text}` is not something trellis allocates"))
 }
 
 fn read_plugin(node: &KdlNode) -> Result<(String, Plugin), String> {
-    let name = arg_str(node)?.to_string();
-    let plugin = match prop_str(node, "plugin")? {
+    plugin_entry(arg_str(node)?, prop_str(node, "plugin")?)
+}
+
+/// A `cluster` entry's values, checked.
+fn plugin_entry(name: &str, plugin: &str) -> Result<(String, Plugin), String> {
+    let plugin = match plugin {
         "calico" => Plugin::Calico,
         "flannel" => Plugin::Flannel,
         other => {
@@ -273,16 +399,29 @@ fn read_plugin(node: &KdlNode) -> Result<(String, Plugin), String> {
             ))
         }
     };
-    Ok((name, plugin))
+    Ok((name.to_string(), plugin))
 }
 
 fn read_address(node: &KdlNode) -> Result<(AllocKey, String, IpAddr), String> {
-    let text = arg_str(node)?;
+    address_entry(
+        arg_str(node)?,
+        || prop_str(node, "network"),
+        || prop_str(node, "for"),
+    )
+}
+
+/// An `address` entry's values, checked in this order: the address, the network,
+/// the key. The network and key are read only when what comes before is valid.
+fn address_entry<'a>(
+    text: &str,
+    network: impl FnOnce() -> Result<&'a str, String>,
+    key: impl FnOnce() -> Result<&'a str, String>,
+) -> Result<(AllocKey, String, IpAddr), String> {
     let address = text
         .parse()
         .map_err(|_| format!("`{text}` is not an IP address"))?;
-    let network = prop_str(node, "network")?.to_string();
-    Ok((key_of(node)?, network, address))
+    let network = network()?.to_string();
+    Ok((key_of(key()?)?, network, address))
 }
 
 fn read_port(node: &KdlNode) -> Result<(AllocKey, String, u16), String> {
@@ -291,12 +430,26 @@ fn read_port(node: &KdlNode) -> Result<(AllocKey, String, u16), String> {
         .ok_or_else(|| "it has no value".to_string())?
         .as_integer()
         .ok_or_else(|| "its value is not a number".to_string())?;
+    port_entry(
+        value,
+        || prop_str(node, "cluster"),
+        || prop_str(node, "for"),
+    )
+}
+
+/// A `node-port` entry's values, checked in this order: the port, the cluster, the
+/// key.
+fn port_entry<'a>(
+    value: i128,
+    cluster: impl FnOnce() -> Result<&'a str, String>,
+    key: impl FnOnce() -> Result<&'a str, String>,
+) -> Result<(AllocKey, String, u16), String> {
     let port = u16::try_from(value)
         .ok()
         .filter(|p| (crate::alloc::NODE_PORT_MIN..=crate::alloc::NODE_PORT_MAX).contains(p))
         .ok_or_else(|| format!("{value} is outside the NodePort range 30000–32767"))?;
-    let cluster = prop_str(node, "cluster")?.to_string();
-    Ok((key_of(node)?, cluster, port))
+    let cluster = cluster()?.to_string();
+    Ok((key_of(key()?)?, cluster, port))
 }
 
 /// Renders an allocation as the text of `trellis.lock`.
@@ -425,4 +578,116 @@ pub fn diff(lock: &Lock, alloc: &Allocation) -> Vec<Change> {
         Change::Plugin { cluster, .. } => (cluster.clone(), String::new()),
     });
     changes
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    /// A lock read both ways: its entries and its diagnostics as text.
+    type Read = (Lock, Vec<String>);
+
+    const CANONICAL: &str = "\
+// trellis.lock: a comment
+version 1
+cluster \"shop\" plugin=\"calico\"
+cluster \"edge\" plugin=\"weave\"
+address \"10.20.2.255\" network=\"corp\" for=\"service/shop/shop/web\"
+address \"10.20.2.0\" network=\"corp\" for=\"cluster/shop/api-server\"
+address \"10.20.1.7\" network=\"corp\" for=\"cluster/shop/pool/linux/0\"
+address \"not-an-ip\" network=\"corp\" for=\"service/shop/shop/api\"
+address \"10.20.2.254\" network=\"corp\" for=\"thing/shop\"
+node-port 30000 cluster=\"shop\" for=\"service/shop/shop/web/80/TCP\"
+node-port 29999 cluster=\"shop\" for=\"service/shop/shop/web/81/TCP\"
+node-port 30001 cluster=\"shop\" for=\"service/shop/shop/web/82/XTP\"
+address \"10.20.2.0\" network=\"corp\" for=\"cluster/shop/api-server\"
+";
+
+    fn both(text: &str) -> Option<(Read, Read)> {
+        let file = FileId(0);
+        let shown = |diags: Diagnostics| -> Vec<String> {
+            diags
+                .iter()
+                .map(|d| format!("{} {:?} {}", d.code.code, d.span, d.message))
+                .collect()
+        };
+        let lines = read_lines(file, text)?;
+        let mut diags = Diagnostics::new();
+        let by_lines = (lines.finish(file, &mut diags), shown(diags));
+        let mut diags = Diagnostics::new();
+        let by_kdl = (read_kdl(file, text, &mut diags), shown(diags));
+        Some((by_lines, by_kdl))
+    }
+
+    /// The line reader takes a lock as `render` writes it (and its semantic errors)
+    /// and gives what the KDL reader gives.
+    #[test]
+    fn lines_read_what_kdl_reads() {
+        let (lines, kdl) = both(CANONICAL).expect("the line reader takes it");
+        assert_eq!(lines, kdl);
+        assert_eq!(lines.0.addresses.len(), 3, "{:?}", lines.0);
+        assert_eq!(lines.1.len(), 5, "{:?}", lines.1);
+        for text in [
+            "",
+            "version 2\naddress \"10.0.0.1\" network=\"n\" for=\"cluster/a/api-server\"\n",
+            "cluster \"a\" plugin=\"calico\"\n",
+            "version 1\nnode-port 30000 cluster=\"a\" for=\"service/a/b/c/80/TCP\"",
+        ] {
+            let (lines, kdl) = both(text).expect("the line reader takes it");
+            assert_eq!(lines, kdl, "{text:?}");
+        }
+    }
+
+    /// Anything else is left to the KDL reader; what the line reader does take,
+    /// after random edits of a lock, it reads as the KDL reader does.
+    #[test]
+    fn lines_refuse_what_they_cannot_read_exactly() {
+        for text in [
+            "version 1\r\ncluster \"a\" plugin=\"calico\"\r\n",
+            "version 1\n  cluster \"a\" plugin=\"calico\"\n",
+            "version 1\ncluster \"a\"  plugin=\"calico\"\n",
+            "version 1\ncluster plugin=\"calico\" \"a\"\n",
+            "version 1\ncluster \"a\\\"b\" plugin=\"calico\"\n",
+            "version 1\ncluster \"a\" plugin=\"calico\" // note\n",
+            "version 1\n// note \u{2028}cluster \"a\" plugin=\"calico\"\n",
+            "version 1\n/* note */\n",
+            "version 99999999999999999999999999999999999999999\n",
+            "\u{feff}version 1\n",
+        ] {
+            assert!(read_lines(FileId(0), text).is_none(), "{text:?}");
+        }
+        let alphabet: Vec<char> = " \"=\\/\n\r\t#{}0123456789abcdeé\u{2028}".chars().collect();
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            usize::try_from(seed % n as u64).unwrap_or(0)
+        };
+        let mut taken = 0;
+        for _ in 0..3000 {
+            let mut text: Vec<char> = CANONICAL.chars().collect();
+            for _ in 0..=next(3) {
+                let at = next(text.len() + 1);
+                match next(3) {
+                    0 if at < text.len() => {
+                        text.remove(at);
+                    }
+                    1 if at < text.len() => text[at] = alphabet[next(alphabet.len())],
+                    _ => text.insert(at, alphabet[next(alphabet.len())]),
+                }
+            }
+            let text: String = text.into_iter().collect();
+            if let Some((lines, kdl)) = both(&text) {
+                assert_eq!(lines, kdl, "{text:?}");
+                taken += 1;
+            }
+        }
+        // Many edits keep the shape (a changed digit or letter).
+        assert!(
+            taken > 300,
+            "only {taken} edited locks took the line reader"
+        );
+    }
 }
