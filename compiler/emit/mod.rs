@@ -29,6 +29,7 @@ pub mod powershell;
 pub mod yaml;
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use crate::alloc::Allocation;
@@ -236,30 +237,49 @@ pub(crate) fn apply_order(path: &str) -> (u8, &str) {
     (u8::from(!first), path)
 }
 
+/// A manifest's place in its stream: after the namespaces and tiers (`true`) or
+/// among them, then its path after the stream's folder; then its index.
+type Place<'a> = (bool, &'a str, usize);
+
 /// Joins each cluster's Kubernetes files, and each cluster's Calico files, into one
 /// stream of YAML documents in apply order. Every other artifact is kept as it is.
 fn bundle(artifacts: Vec<Artifact>) -> Vec<Artifact> {
-    // Every manifest's stream (`<cluster>/<folder>`) and place in it, sorted once;
-    // the documents are then moved into their streams, never copied.
-    let mut order: Vec<(&str, (u8, &str), usize)> = artifacts
-        .iter()
-        .enumerate()
-        .filter_map(|(i, a)| {
-            let (cluster, folder, _) = manifest_folder(&a.path)?;
-            let stream = a.path.get(..cluster.len() + 1 + folder.len())?;
-            Some((stream, apply_order(&a.path), i))
-        })
-        .collect();
-    order.sort_unstable();
-    let mut streams: Vec<(String, Vec<usize>)> = Vec::new();
-    for (stream, _, i) in order {
-        match streams.last_mut() {
-            Some((last, members)) if last.as_str() == stream => members.push(i),
-            _ => streams.push((stream.to_string(), vec![i])),
-        }
+    // Every manifest by stream (`<cluster>/<folder>`), with its place in the stream:
+    // its apply order, in which the path compares after the stream's shared prefix.
+    let mut by_stream: BTreeMap<&str, Vec<Place>> = BTreeMap::new();
+    for (i, a) in artifacts.iter().enumerate() {
+        let Some((cluster, folder, _)) = manifest_folder(&a.path) else {
+            continue;
+        };
+        let at = cluster.len() + 1 + folder.len();
+        let (Some(stream), Some(rest)) = (a.path.get(..at), a.path.get(at..)) else {
+            continue;
+        };
+        let (later, _) = apply_order(&a.path);
+        by_stream
+            .entry(stream)
+            .or_default()
+            .push((later != 0, rest, i));
     }
+    // Each stream sorted by the next free core; the documents are then moved into
+    // their streams, never copied.
+    let by_stream: Vec<(&str, Vec<Place>)> = by_stream.into_iter().collect();
+    let orders = crate::par::map_each(&by_stream, |(_, members)| {
+        let mut members = members.clone();
+        members.sort_unstable();
+        members
+            .into_iter()
+            .map(|(_, _, i)| i)
+            .collect::<Vec<usize>>()
+    });
+    let streams: Vec<(String, Vec<usize>)> = by_stream
+        .iter()
+        .map(|(stream, _)| stream.to_string())
+        .zip(orders)
+        .collect();
+    let manifests: usize = streams.iter().map(|(_, members)| members.len()).sum();
+    let mut out = Vec::with_capacity(streams.len() + artifacts.len() - manifests);
     let mut slots: Vec<Option<Artifact>> = artifacts.into_iter().map(Some).collect();
-    let mut out = Vec::with_capacity(slots.len());
     for (stream, members) in streams {
         let file = if stream.ends_with("/kubernetes") {
             KUBERNETES_BUNDLE
