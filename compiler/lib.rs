@@ -1,7 +1,7 @@
 //! trellis: a compiler for the networking of applications on AKS on Windows Server.
 //!
 //! ```text
-//!  folder/file ──load──▶ Sources ──parse──▶ KdlDocument per file
+//!  folder/file ──load──▶ Sources ──parse──▶ parse tree per chunk (parse/tree.rs)
 //!                                              │ lower (schema shape, typed values)
 //!                                              ▼
 //!                         Model (+ declarations, every value spanned)
@@ -123,7 +123,7 @@ pub fn compile(sources: &Sources, load_diags: Diagnostics, options: &Options) ->
 }
 
 /// Parses and lowers one file, a chunk of top-level nodes at a time
-/// ([`parse::for_each_chunk`]), so that no large document is ever held: lowering is
+/// ([`parse::for_each_tree`]), so that no large document is ever held: lowering is
 /// per declaration, so the chunks' models concatenated ([`Model::concat`]) are the
 /// file's model (the language server lowers the same way). When a chunk does not
 /// parse, what the chunks gave is dropped and the whole file is parsed, to report
@@ -136,9 +136,8 @@ fn parse_and_lower(
 ) -> Option<Vec<Model>> {
     let mut models = Vec::new();
     let mut chunk_diags = Diagnostics::new();
-    let parsed = parse::for_each_chunk(text, |doc| {
-        let chunk = [parse::ParsedFile { file, doc }];
-        models.push(lower::lower(&chunk, sources, &mut chunk_diags));
+    let parsed = parse::for_each_tree(text, |doc| {
+        models.push(lower::lower_doc(file, &doc, sources, &mut chunk_diags));
     });
     if parsed {
         diags.extend(chunk_diags);

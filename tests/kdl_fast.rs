@@ -1,6 +1,7 @@
 //! The fast KDL path (`trellis::parse::fast`) against the `kdl` crate: on every text
 //! it accepts, the `kdl` crate must produce an equal document (names, type
-//! annotations, entries, values, children and every span); what the `kdl` crate
+//! annotations, entries, values, children and every span), both as `kdl`'s own type
+//! and as the tree lowering reads (`trellis::parse::tree`); what the `kdl` crate
 //! rejects, it must not accept. Checked on the KDL specification's test cases (the
 //! copy shipped with the `kdl` crate), on every example, on generated projects, and
 //! on seeded random mutations of all of them. It must also take the fast path for the
@@ -10,6 +11,7 @@ use std::path::PathBuf;
 
 use kdl::KdlDocument;
 use trellis::parse::fast;
+use trellis::parse::tree::Doc;
 
 mod common;
 
@@ -30,6 +32,23 @@ fn check(what: &str, text: &str) -> bool {
         (Some(f), Ok(s)) => {
             if let Err(diff) = fast::same_document(&f, &s) {
                 panic!("{what}: fast and kdl differ: {diff}\n{text}");
+            }
+            // The tree lowering reads, as the fast path builds it, is the kdl
+            // crate's document seen as that tree; at an offset, moved by it.
+            let tree = Doc::from_kdl(&s);
+            assert_eq!(
+                fast::parse_tree(text, 0).as_ref(),
+                Some(&tree),
+                "{what}:\n{text}"
+            );
+            let moved = fast::parse_tree(text, 5).expect("the fast path took it");
+            assert_eq!(moved.at.0, tree.at.0 + 5, "{what}");
+            if let (Some(a), Some(b)) = (moved.nodes.last(), tree.nodes.last()) {
+                assert_eq!(
+                    (a.at.0, a.name.at.0),
+                    (b.at.0 + 5, b.name.at.0 + 5),
+                    "{what}"
+                );
             }
             true
         }

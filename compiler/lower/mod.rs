@@ -24,47 +24,64 @@ use std::collections::BTreeMap;
 
 use crate::diag::{codes, Diagnostic, Diagnostics};
 use crate::model::{DeclKind, Declaration, Label, Labels, Model, Name, Scope};
+use crate::parse::tree::{Doc, Node};
 use crate::parse::ParsedFile;
-use crate::source::{Sources, Span, Spanned};
+use crate::source::{FileId, Sources, Span, Spanned};
 use shape::{Item, ShapeCx};
 
 /// Lowers every parsed file into one model.
 pub fn lower(files: &[ParsedFile], sources: &Sources, diags: &mut Diagnostics) -> Model {
     let mut model = Model::default();
     for file in files {
-        for node in file.doc.nodes() {
-            let mut cx = ShapeCx {
-                file: file.file,
-                sources,
-                diags,
-            };
-            let name = node.name().value();
-            let Some(spec) = schema::top_level(name) else {
-                let span = Span::from_miette(file.file, node.name().span());
-                cx.unknown_node(name, span, None, schema::TOP_LEVEL.iter().map(|n| n.name));
-                continue;
-            };
-            let item = cx.shape(node, spec);
-            let mut lx = Lowerer {
-                model: &mut model,
-                diags,
-            };
-            lx.declare(&item);
-            match spec.name {
-                "network" => network::lower_network(&mut lx, &item),
-                "host" => network::lower_host(&mut lx, &item),
-                "cluster" => cluster::lower_cluster(&mut lx, &item),
-                "namespace" => app::lower_namespace(&mut lx, &item),
-                "workload" => app::lower_workload(&mut lx, &item),
-                "service" => service::lower_service(&mut lx, &item),
-                "ingress" => service::lower_ingress(&mut lx, &item),
-                "policy" => policy::lower_policy(&mut lx, &item),
-                "expect" => expect::lower_expect(&mut lx, &item),
-                _ => {}
-            }
-        }
+        let doc = Doc::from_kdl(&file.doc);
+        lower_nodes(file.file, &doc.nodes, sources, diags, &mut model);
     }
     model
+}
+
+/// Lowers the nodes of one file (or of a chunk of it) into a model of their own.
+pub fn lower_doc(file: FileId, doc: &Doc, sources: &Sources, diags: &mut Diagnostics) -> Model {
+    let mut model = Model::default();
+    lower_nodes(file, &doc.nodes, sources, diags, &mut model);
+    model
+}
+
+/// Lowers the top-level `nodes` of `file` into `model`.
+fn lower_nodes(
+    file: FileId,
+    nodes: &[Node],
+    sources: &Sources,
+    diags: &mut Diagnostics,
+    model: &mut Model,
+) {
+    for node in nodes {
+        let mut cx = ShapeCx {
+            file,
+            sources,
+            diags,
+        };
+        let name: &str = &node.name.value;
+        let Some(spec) = schema::top_level(name) else {
+            let span = Span::new(file, node.name.at.0, node.name.at.0 + node.name.at.1);
+            cx.unknown_node(name, span, None, schema::TOP_LEVEL.iter().map(|n| n.name));
+            continue;
+        };
+        let item = cx.shape(node, spec);
+        let mut lx = Lowerer { model, diags };
+        lx.declare(&item);
+        match spec.name {
+            "network" => network::lower_network(&mut lx, &item),
+            "host" => network::lower_host(&mut lx, &item),
+            "cluster" => cluster::lower_cluster(&mut lx, &item),
+            "namespace" => app::lower_namespace(&mut lx, &item),
+            "workload" => app::lower_workload(&mut lx, &item),
+            "service" => service::lower_service(&mut lx, &item),
+            "ingress" => service::lower_ingress(&mut lx, &item),
+            "policy" => policy::lower_policy(&mut lx, &item),
+            "expect" => expect::lower_expect(&mut lx, &item),
+            _ => {}
+        }
+    }
 }
 
 /// The state lowering functions share.

@@ -509,7 +509,10 @@ pub(crate) fn preset_rules(
         sources,
         diags: &mut scratch,
     };
-    let item = cx.shape(node, &super::schema::PRESET);
+    let item = cx.shape(
+        &crate::parse::tree::Node::from_kdl(node),
+        &super::schema::PRESET,
+    );
     let mut inner = Lowerer {
         model: lx.model,
         diags: &mut scratch,

@@ -7,7 +7,7 @@
 //! required part was present and valid, so lowering knows when it can build a model
 //! object and when it must only record the declared name.
 
-use kdl::{KdlEntry, KdlNode};
+use crate::parse::tree::{At, Entry, Node};
 
 use super::schema::{ChildSpec, NodeSpec, Ty};
 use super::value::{check_text, lower_value, validate_label_key, Value, ValueSite};
@@ -107,31 +107,30 @@ pub struct ShapeCx<'a> {
 }
 
 impl ShapeCx<'_> {
-    fn span(&self, span: miette::SourceSpan) -> Span {
-        Span::from_miette(self.file, span)
+    fn span(&self, (offset, len): At) -> Span {
+        Span::new(self.file, offset, offset + len)
     }
 
     /// Checks `node` against `spec`. `parent` names the enclosing node for messages.
-    pub fn shape(&mut self, node: &KdlNode, spec: &'static NodeSpec) -> Item {
-        let name_span = self.span(node.name().span());
+    pub fn shape(&mut self, node: &Node, spec: &'static NodeSpec) -> Item {
+        let name_span = self.span(node.name.at);
         let mut item = Item {
             spec,
             name_span,
-            span: self.span(node.span()),
+            span: self.span(node.at),
             args: Vec::new(),
             props: Vec::new(),
             children: Vec::new(),
             complete: true,
         };
-        if let Some(ty) = node.ty() {
+        if let Some(ty) = &node.ty {
             self.diags.push(
                 Diagnostic::new(
                     &codes::TYPE_ANNOTATION_MISMATCH,
-                    self.span(ty.span()),
+                    self.span(ty.at),
                     format!(
                         "type annotation `({})` on node `{}` has no meaning",
-                        ty.value(),
-                        spec.name
+                        ty.value, spec.name
                     ),
                 )
                 .label("this annotation")
@@ -143,11 +142,11 @@ impl ShapeCx<'_> {
         item
     }
 
-    fn shape_entries(&mut self, node: &KdlNode, spec: &'static NodeSpec, item: &mut Item) {
+    fn shape_entries(&mut self, node: &Node, spec: &'static NodeSpec, item: &mut Item) {
         let mut n_args = 0usize;
         let max_args = spec.args.len() + spec.rest.as_ref().map_or(0, |r| r.max);
-        for entry in node.entries() {
-            match entry.name() {
+        for entry in &node.entries {
+            match &entry.name {
                 None => {
                     let idx = n_args;
                     n_args += 1;
@@ -185,10 +184,10 @@ impl ShapeCx<'_> {
                     }
                 }
                 Some(key) => {
-                    let key_name = key.value();
-                    let key_span = self.span(key.span());
+                    let key_name: &str = &key.value;
+                    let key_span = self.span(key.at);
                     let key_span = if key_span.is_empty() {
-                        self.span(entry.span())
+                        self.span(entry.at)
                     } else {
                         key_span
                     };
@@ -272,9 +271,9 @@ impl ShapeCx<'_> {
         for p in spec.props.iter().filter(|p| p.required) {
             if item.prop(p.name).is_none()
                 && !node
-                    .entries()
+                    .entries
                     .iter()
-                    .any(|e| e.name().map(|n| n.value()) == Some(p.name))
+                    .any(|e| e.name.as_ref().map(|n| n.value.as_ref()) == Some(p.name))
             {
                 self.diags.push(
                     Diagnostic::new(
@@ -290,21 +289,21 @@ impl ShapeCx<'_> {
         }
     }
 
-    fn shape_children(&mut self, node: &KdlNode, spec: &'static NodeSpec, item: &mut Item) {
+    fn shape_children(&mut self, node: &Node, spec: &'static NodeSpec, item: &mut Item) {
         // Unknown children and properties: a misspelt required setting is reported
         // once, as unknown, and not a second time as missing.
         let mut misplaced: Vec<&str> = node
-            .entries()
+            .entries
             .iter()
-            .filter_map(|e| e.name().map(|n| n.value()))
+            .filter_map(|e| e.name.as_ref().map(|n| n.value.as_ref()))
             .filter(|k| spec.prop(k).is_none() && spec.free_props.is_none())
             .collect();
-        for child in node.iter_children() {
-            let name = child.name().value();
+        for child in node.children() {
+            let name: &str = &child.name.value;
             let Some(child_spec) = spec.child(name) else {
                 misplaced.push(name);
                 let candidates = spec.children.iter().map(|c| c.node.name);
-                self.unknown_node(name, self.span(child.name().span()), Some(spec), candidates);
+                self.unknown_node(name, self.span(child.name.at), Some(spec), candidates);
                 item.complete = false;
                 continue;
             };
@@ -313,7 +312,7 @@ impl ShapeCx<'_> {
                     self.diags.push(
                         Diagnostic::new(
                             &codes::REPEATED_SETTING,
-                            self.span(child.name().span()),
+                            self.span(child.name.at),
                             format!("`{name}` is set twice in `{}`", spec.name),
                         )
                         .label("set again here")
@@ -343,7 +342,7 @@ impl ShapeCx<'_> {
             if occurs.required()
                 && !misspelt
                 && item.child(child.name).is_none()
-                && !node.iter_children().any(|c| c.name().value() == child.name)
+                && !node.children().iter().any(|c| c.name.value == child.name)
             {
                 let example = example_of(child);
                 self.diags.push(
@@ -364,12 +363,15 @@ impl ShapeCx<'_> {
         }
     }
 
-    fn lower_entry(&mut self, entry: &KdlEntry, ty: Ty, what: &What) -> Option<Spanned<Value>> {
+    fn lower_entry(&mut self, entry: &Entry, ty: Ty, what: &What) -> Option<Spanned<Value>> {
         let span = self.value_span(entry);
-        let annotation = entry.ty().map(|t| (t.value(), self.span(t.span())));
+        let annotation = entry
+            .ty
+            .as_ref()
+            .map(|t| (t.value.as_ref(), self.span(t.at)));
         lower_value(
             ty,
-            entry.value(),
+            &entry.value,
             &ValueSite {
                 what,
                 span,
@@ -380,16 +382,16 @@ impl ShapeCx<'_> {
     }
 
     /// The span of an entry's value alone: without `key=` and without a `(type)`.
-    fn value_span(&self, entry: &KdlEntry) -> Span {
-        let full = self.span(entry.span());
+    fn value_span(&self, entry: &Entry) -> Span {
+        let full = self.span(entry.at);
         let text = self.sources.slice(full);
         let mut start = 0usize;
-        if entry.name().is_some() {
+        if entry.name.is_some() {
             if let Some(eq) = text.find('=') {
                 start = eq + 1;
             }
         }
-        if entry.ty().is_some() {
+        if entry.ty.is_some() {
             if let Some(close) = text.get(start..).and_then(|t| t.find(')')) {
                 start += close + 1;
             }

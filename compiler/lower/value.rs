@@ -8,8 +8,8 @@
 
 use std::net::IpAddr;
 
+use crate::parse::tree::Raw;
 use ipnet::IpNet;
-use kdl::KdlValue;
 
 use super::schema::{quote_list, Ty};
 use crate::diag::{codes, Diagnostic, Diagnostics};
@@ -84,26 +84,26 @@ pub struct ValueSite<'a> {
     pub annotation: Option<(&'a str, Span)>,
 }
 
-fn kdl_kind(value: &KdlValue) -> &'static str {
+fn kdl_kind(value: &Raw) -> &'static str {
     match value {
-        KdlValue::String(_) => "a string",
-        KdlValue::Integer(_) => "an integer",
-        KdlValue::Float(_) => "a decimal number",
-        KdlValue::Bool(_) => "a boolean",
-        KdlValue::Null => "#null",
+        Raw::String(_) => "a string",
+        Raw::Integer(_) => "an integer",
+        Raw::Float(_) => "a decimal number",
+        Raw::Bool(_) => "a boolean",
+        Raw::Null => "#null",
     }
 }
 
 /// Converts a KDL value to the type `ty`, reporting a diagnostic on failure.
 pub fn lower_value(
     ty: Ty,
-    raw: &KdlValue,
+    raw: &Raw,
     site: &ValueSite<'_>,
     diags: &mut Diagnostics,
 ) -> Option<Spanned<Value>> {
     if let Some((annotation, ann_span)) = site.annotation {
         let plain_string =
-            annotation == "string" && wants_string(ty) && matches!(raw, KdlValue::String(_));
+            annotation == "string" && wants_string(ty) && matches!(raw, Raw::String(_));
         if !ty.annotations().contains(&annotation) && !plain_string {
             let help = if ty.annotations().is_empty() {
                 "remove the annotation; this value takes none".to_string()
@@ -142,16 +142,16 @@ pub fn lower_value(
             ),
         )
         .label(format!("expected {}", ty.describe()));
-        if let (KdlValue::Float(_), Ty::PortOrName) = (raw, ty) {
+        if let (Raw::Float(_), Ty::PortOrName) = (raw, ty) {
             diag = diag.help("a port is a whole number from 1 to 65535, or a port name");
-        } else if let (KdlValue::Integer(_) | KdlValue::Float(_), true) = (raw, wants_string(ty)) {
+        } else if let (Raw::Integer(_) | Raw::Float(_), true) = (raw, wants_string(ty)) {
             diag = diag.help("put the value in double quotes");
-        } else if let (KdlValue::String(s), Ty::Int { .. } | Ty::Port) = (raw, ty) {
+        } else if let (Raw::String(s), Ty::Int { .. } | Ty::Port) = (raw, ty) {
             if s.trim().parse::<i64>().is_ok() {
                 diag = diag.help("write the number without quotes");
             }
-        } else if let (KdlValue::String(s), Ty::Bool) = (raw, ty) {
-            if matches!(s.as_str(), "true" | "false") {
+        } else if let (Raw::String(s), Ty::Bool) = (raw, ty) {
+            if matches!(s.as_ref(), "true" | "false") {
                 diag = diag.help(format!("KDL writes booleans as #{s}"));
             }
         }
@@ -159,7 +159,7 @@ pub fn lower_value(
         None
     };
     let value = match (ty, raw) {
-        (Ty::Int { min, max }, KdlValue::Integer(i)) => {
+        (Ty::Int { min, max }, Raw::Integer(i)) => {
             if *i < i128::from(min) || *i > i128::from(max) {
                 diags.push(
                     Diagnostic::new(
@@ -174,7 +174,7 @@ pub fn lower_value(
             }
             Value::Int(i64::try_from(*i).ok()?)
         }
-        (Ty::Port | Ty::PortOrName, KdlValue::Integer(i)) => match u16::try_from(*i) {
+        (Ty::Port | Ty::PortOrName, Raw::Integer(i)) => match u16::try_from(*i) {
             Ok(p) if p >= 1 => Value::Port(p),
             _ => {
                 diags.push(
@@ -188,8 +188,8 @@ pub fn lower_value(
                 return None;
             }
         },
-        (Ty::Bool, KdlValue::Bool(b)) => Value::Bool(*b),
-        (_, KdlValue::String(s)) if wants_string(ty) => {
+        (Ty::Bool, Raw::Bool(b)) => Value::Bool(*b),
+        (_, Raw::String(s)) if wants_string(ty) => {
             if !check_text(s, span, site.what, diags) {
                 return None;
             }

@@ -5,33 +5,46 @@
 //! (`docs/performance.md`). Projects use a small, regular part of KDL: identifiers,
 //! quoted and raw strings, integers, `#true`/`#false`/`#null`, type annotations,
 //! properties, children blocks, `;` and `//` comments. This parser reads exactly
-//! that part, hand-written over bytes, and builds the same `kdl::KdlDocument` (values,
-//! names, type annotations and every span) without the layout, which nothing after
-//! parsing reads.
+//! that part, hand-written over bytes, into the tree lowering reads
+//! ([`super::tree`]: values, names, type annotations and every span, strings
+//! borrowed from the text when they have no escapes), without the layout, which
+//! nothing after parsing reads; [`parse`] gives it as a `kdl::KdlDocument`.
 //!
-//! **Invariant:** for any text, either [`parse`] returns `None`, or the `kdl` crate
-//! parses the text too and to an equal document (same nodes, entries, values, type
+//! **Invariant:** for any text, either [`parse_tree`] returns `None`, or the `kdl`
+//! crate parses the text too and to an equal document (same nodes, entries, values, type
 //! annotations and spans; `tests/kdl_fast.rs` checks this on the KDL specification's
 //! test cases, the examples, generated projects and fuzzed text). Everything else
 //! (block comments, `/-`, multi-line strings, line continuations, floats, non-ASCII
 //! outside strings, anything malformed) returns `None`, and the caller falls back to
 //! the `kdl` crate, which also words every syntax error.
 
-use kdl::{KdlDocument, KdlEntry, KdlIdentifier, KdlNode, KdlValue};
+use std::borrow::Cow;
+
+use kdl::{KdlDocument, KdlIdentifier, KdlNode, KdlValue};
+
+use super::tree::{Doc, Entry, Ident, Node, Raw};
 
 /// Parses `text`, or `None` when it is outside the fast path (see the module docs).
 pub fn parse(text: &str) -> Option<KdlDocument> {
+    parse_tree(text, 0).map(|doc| doc.to_kdl())
+}
+
+/// Parses `text` into the tree lowering reads, its spans `base` bytes further (for
+/// a chunk of a file), or `None` when it is outside the fast path. Strings without
+/// escapes are borrowed from `text`.
+pub fn parse_tree(text: &str, base: usize) -> Option<Doc<'_>> {
     let mut p = Parser {
         text,
         bytes: text.as_bytes(),
         pos: 0,
+        base,
     };
-    let (nodes, span) = p.nodes(false, 0)?;
-    let mut doc = KdlDocument::new();
-    *doc.nodes_mut() = nodes;
-    doc.set_span(span.unwrap_or((0, 0)));
-    debug_assert!(span.is_some());
-    Some(doc)
+    let (nodes, at) = p.nodes(false, 0)?;
+    debug_assert!(at.is_some());
+    Some(Doc {
+        nodes,
+        at: at.unwrap_or((base, 0)),
+    })
 }
 
 /// Children blocks deeper than this go to the `kdl` crate (the caller has already
@@ -42,16 +55,19 @@ struct Parser<'a> {
     text: &'a str,
     bytes: &'a [u8],
     pos: usize,
+    /// Where `text` starts in its file.
+    base: usize,
 }
 
-/// `(offset, length)`, as `miette::SourceSpan` converts from.
+/// `(offset, length)` in the file, as `miette::SourceSpan` converts from.
 type Span = (usize, usize);
 
-fn span(start: usize, end: usize) -> Span {
-    (start, end - start)
-}
+impl<'a> Parser<'a> {
+    /// The span from `start` to `end` in `text`, as an offset in the file.
+    fn span(&self, start: usize, end: usize) -> Span {
+        (self.base + start, end - start)
+    }
 
-impl Parser<'_> {
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
@@ -114,7 +130,7 @@ impl Parser<'_> {
     /// Nodes up to the end of the text (`in_block` false) or to a `}` (true, which
     /// is left for the caller). Returns them and the span from the first node's
     /// start to the last node's end.
-    fn nodes(&mut self, in_block: bool, depth: usize) -> Option<(Vec<KdlNode>, Option<Span>)> {
+    fn nodes(&mut self, in_block: bool, depth: usize) -> Option<(Vec<Node<'a>>, Option<Span>)> {
         // A chunk's top level holds about 16 nodes (`chunks.rs`), a small file a few
         // dozen: one allocation, not a list of 448-byte nodes grown step by step.
         let mut nodes = if in_block {
@@ -141,18 +157,24 @@ impl Parser<'_> {
         }
         // No nodes: the empty span where they would have started.
         let here = self.pos;
-        Some((nodes, Some(first.map_or((here, 0), |f| span(f, last_end)))))
+        Some((
+            nodes,
+            Some(first.map_or((self.base + here, 0), |f| self.span(f, last_end))),
+        ))
     }
 
     /// One node, with its terminator consumed. Returns it and the end of its span.
-    fn node(&mut self, depth: usize) -> Option<(KdlNode, usize)> {
+    fn node(&mut self, depth: usize) -> Option<(Node<'a>, usize)> {
         let start = self.pos;
         let ty = self.type_annotation()?;
         let name = self.identifier_or_string()?;
-        let mut node = KdlNode::new(name);
-        if let Some(ty) = ty {
-            node.set_ty(ty);
-        }
+        let mut node = Node {
+            name,
+            ty,
+            entries: Vec::new(),
+            children: None,
+            at: (0, 0),
+        };
         let mut end;
         loop {
             end = self.pos;
@@ -176,10 +198,10 @@ impl Parser<'_> {
                     // `}`: an empty block's span is the empty span at the brace.
                     let close = self.pos;
                     self.pos += 1;
-                    let mut doc = KdlDocument::new();
-                    *doc.nodes_mut() = children;
-                    doc.set_span(children_span.unwrap_or((close, 0)));
-                    node.set_children(doc);
+                    node.children = Some(Doc {
+                        nodes: children,
+                        at: children_span.unwrap_or((self.base + close, 0)),
+                    });
                     self.skip_ws();
                     match self.peek() {
                         None | Some(b'\n' | b'\r' | b';' | b'}') => {}
@@ -193,7 +215,7 @@ impl Parser<'_> {
                 }
                 Some(_) if had_space => {
                     let entry = self.entry()?;
-                    node.entries_mut().push(entry);
+                    node.entries.push(entry);
                 }
                 Some(_) => return None,
             }
@@ -214,12 +236,12 @@ impl Parser<'_> {
             Some(b'\n') => self.pos += 1,
             _ => {}
         }
-        node.set_span(span(start, end));
+        node.at = self.span(start, end);
         Some((node, end))
     }
 
     /// `(name)`, or nothing.
-    fn type_annotation(&mut self) -> Option<Option<KdlIdentifier>> {
+    fn type_annotation(&mut self) -> Option<Option<Ident<'a>>> {
         if self.peek() != Some(b'(') {
             return Some(None);
         }
@@ -234,21 +256,22 @@ impl Parser<'_> {
 
     /// A node name, property key or type name: a bare identifier or a quoted or raw
     /// string.
-    fn identifier_or_string(&mut self) -> Option<KdlIdentifier> {
+    fn identifier_or_string(&mut self) -> Option<Ident<'a>> {
         let start = self.pos;
         let value = match self.peek()? {
             b'"' => self.quoted_string()?,
             b'#' => self.raw_string()?,
-            _ => self.bare_identifier()?.to_string(),
+            _ => Cow::Borrowed(self.bare_identifier()?),
         };
-        let mut id = KdlIdentifier::from(value);
-        id.set_span(span(start, self.pos));
-        Some(id)
+        Some(Ident {
+            value,
+            at: self.span(start, self.pos),
+        })
     }
 
     /// A bare identifier of ASCII letters, digits and `-_.:`, starting with a letter
     /// or `_`, and none of KDL's keywords.
-    fn bare_identifier(&mut self) -> Option<&str> {
+    fn bare_identifier(&mut self) -> Option<&'a str> {
         let start = self.pos;
         if !matches!(self.peek()?, b'a'..=b'z' | b'A'..=b'Z' | b'_') {
             return None;
@@ -276,7 +299,7 @@ impl Parser<'_> {
     }
 
     /// `"…"` on one line, with the simple escapes.
-    fn quoted_string(&mut self) -> Option<String> {
+    fn quoted_string(&mut self) -> Option<Cow<'a, str>> {
         self.pos += 1; // "
         if self.peek() == Some(b'"') && self.peek_at(1) == Some(b'"') {
             return None; // """: a multi-line string
@@ -290,13 +313,18 @@ impl Parser<'_> {
             .position(|&b| !(0x20..=0x7e).contains(&b) || b == b'"' || b == b'\\')
             .unwrap_or(plain.len());
         self.pos += run;
-        let mut out = self.text.get(start..self.pos)?.to_string();
+        let plain = self.text.get(start..self.pos)?;
+        if self.peek() == Some(b'"') {
+            self.pos += 1;
+            return Some(Cow::Borrowed(plain));
+        }
+        let mut out = plain.to_string();
         loop {
             let b = self.peek()?;
             match b {
                 b'"' => {
                     self.pos += 1;
-                    return Some(out);
+                    return Some(Cow::Owned(out));
                 }
                 b'\\' => {
                     let esc = self.peek_at(1)?;
@@ -355,7 +383,7 @@ impl Parser<'_> {
     }
 
     /// `#"…"#` (any number of `#`) on one line.
-    fn raw_string(&mut self) -> Option<String> {
+    fn raw_string(&mut self) -> Option<Cow<'a, str>> {
         let hashes_start = self.pos;
         while self.peek() == Some(b'#') {
             self.pos += 1;
@@ -375,9 +403,9 @@ impl Parser<'_> {
                 b'"' => {
                     let closes = (1..=hashes).all(|i| self.peek_at(i) == Some(b'#'));
                     if closes {
-                        let content = self.text.get(content_start..self.pos)?.to_string();
+                        let content = self.text.get(content_start..self.pos)?;
                         self.pos += 1 + hashes;
-                        return Some(content);
+                        return Some(Cow::Borrowed(content));
                     }
                     self.pos += 1;
                 }
@@ -395,7 +423,7 @@ impl Parser<'_> {
     }
 
     /// An argument or a property, with its type annotations.
-    fn entry(&mut self) -> Option<KdlEntry> {
+    fn entry(&mut self) -> Option<Entry<'a>> {
         let start = self.pos;
         let ty = self.type_annotation()?;
         // A property: a key (identifier or string) directly followed by `=`.
@@ -406,27 +434,27 @@ impl Parser<'_> {
                     self.pos += 1;
                     let value_ty = self.type_annotation()?;
                     let value = self.value()?;
-                    let mut entry = KdlEntry::new_prop(key, value);
-                    if let Some(t) = value_ty {
-                        entry.set_ty(t);
-                    }
-                    entry.set_span(span(start, self.pos));
-                    return Some(entry);
+                    return Some(Entry {
+                        name: Some(key),
+                        ty: value_ty,
+                        value,
+                        at: self.span(start, self.pos),
+                    });
                 }
             }
             self.pos = save;
         }
         let value = self.value()?;
-        let mut entry = KdlEntry::new(value);
-        if let Some(t) = ty {
-            entry.set_ty(t);
-        }
-        entry.set_span(span(start, self.pos));
-        Some(entry)
+        Some(Entry {
+            name: None,
+            ty,
+            value,
+            at: self.span(start, self.pos),
+        })
     }
 
     /// A property key, if the text here is one.
-    fn key(&mut self) -> Option<KdlIdentifier> {
+    fn key(&mut self) -> Option<Ident<'a>> {
         match self.peek()? {
             b'"' | b'#' | b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
                 if self.peek() == Some(b'#')
@@ -443,15 +471,15 @@ impl Parser<'_> {
 
     /// A value: a string (quoted, raw or a bare identifier), an integer, or
     /// `#true`/`#false`/`#null`; it must end where an entry can end.
-    fn value(&mut self) -> Option<KdlValue> {
+    fn value(&mut self) -> Option<Raw<'a>> {
         let value = match self.peek()? {
-            b'"' => KdlValue::String(self.quoted_string()?),
+            b'"' => Raw::String(self.quoted_string()?),
             b'#' => match self.peek_at(1)? {
-                b'"' | b'#' => KdlValue::String(self.raw_string()?),
+                b'"' | b'#' => Raw::String(self.raw_string()?),
                 _ => self.keyword()?,
             },
-            b'0'..=b'9' | b'-' | b'+' => KdlValue::Integer(self.integer()?),
-            _ => KdlValue::String(self.bare_identifier()?.to_string()),
+            b'0'..=b'9' | b'-' | b'+' => Raw::Integer(self.integer()?),
+            _ => Raw::String(Cow::Borrowed(self.bare_identifier()?)),
         };
         match self.peek() {
             None | Some(b' ' | b'\t' | b'\n' | b'\r' | b';' | b'}') => Some(value),
@@ -460,12 +488,12 @@ impl Parser<'_> {
         }
     }
 
-    fn keyword(&mut self) -> Option<KdlValue> {
+    fn keyword(&mut self) -> Option<Raw<'a>> {
         let rest = self.text.get(self.pos..)?;
         for (word, value) in [
-            ("#true", KdlValue::Bool(true)),
-            ("#false", KdlValue::Bool(false)),
-            ("#null", KdlValue::Null),
+            ("#true", Raw::Bool(true)),
+            ("#false", Raw::Bool(false)),
+            ("#null", Raw::Null),
         ] {
             if rest.starts_with(word) {
                 self.pos += word.len();

@@ -11,6 +11,7 @@
 
 pub mod chunks;
 pub mod fast;
+pub mod tree;
 
 use kdl::KdlDocument;
 
@@ -118,6 +119,35 @@ pub fn for_each_chunk(text: &str, mut f: impl FnMut(KdlDocument)) -> bool {
             chunks::shift(&mut doc, start);
         }
         f(doc);
+    }
+    true
+}
+
+/// [`for_each_chunk`], handing each chunk to `f` as the tree lowering reads
+/// ([`tree::Doc`]): built by the fast parser, its strings borrowed from `text`, or,
+/// for a chunk outside the fast path, converted from the `kdl` crate's document.
+pub fn for_each_tree(text: &str, mut f: impl FnMut(tree::Doc<'_>)) -> bool {
+    let scan = chunks::scan(text, MAX_DEPTH);
+    if scan.too_deep.is_some() {
+        return false;
+    }
+    let cuts = scan.cuts;
+    for (k, &start) in cuts.iter().enumerate() {
+        let end = cuts.get(k + 1).copied().unwrap_or(text.len());
+        let Some(chunk) = text.get(start..end) else {
+            return false;
+        };
+        if let Some(doc) = fast::parse_tree(chunk, start) {
+            f(doc);
+            continue;
+        }
+        let Ok(mut doc) = KdlDocument::parse_v2(chunk) else {
+            return false;
+        };
+        if start > 0 {
+            chunks::shift(&mut doc, start);
+        }
+        f(tree::Doc::from_kdl(&doc));
     }
     true
 }

@@ -28,6 +28,12 @@ fuzz_target!(|bytes: &[u8]| {
             if let Err(diff) = trellis::parse::fast::same_document(&fast, &slow) {
                 panic!("fast and kdl differ: {diff}: {text:?}");
             }
+            let tree = trellis::parse::fast::parse_tree(text, 0);
+            let slow_tree = trellis::parse::tree::Doc::from_kdl(&slow);
+            assert!(
+                tree.as_ref() == Some(&slow_tree),
+                "fast and kdl trees differ: {text:?}"
+            );
         }
     }
 });
