@@ -98,7 +98,7 @@ pub fn read_from(sources: &Sources, diags: &mut Diagnostics) -> Option<Lock> {
 ///
 /// A lock as [`render`] writes it is read line by line ([`read_lines`]); any other
 /// text, a chunk of entries at a time with the KDL parser
-/// ([`crate::parse::for_each_chunk`]): at 10,000 services a lock is 1.5 MB, and as
+/// ([`crate::parse::for_each_tree`]): at 10,000 services a lock is 1.5 MB, and as
 /// one KDL document it took 45 MB. Both give the same entries and diagnostics.
 pub fn read(file: FileId, text: &str, diags: &mut Diagnostics) -> Lock {
     match read_lines(file, text) {
@@ -109,17 +109,10 @@ pub fn read(file: FileId, text: &str, diags: &mut Diagnostics) -> Lock {
 
 /// [`read`] with the KDL parser, whatever the text.
 fn read_kdl(file: FileId, text: &str, diags: &mut Diagnostics) -> Lock {
-    let fresh = || Reader {
-        file,
-        lock: Lock::default(),
-        diags: Diagnostics::new(),
-        version_seen: false,
-        any_entry: false,
-        rejected: false,
-    };
+    let fresh = || Reader::new(file);
     let mut reader = fresh();
-    let parsed = crate::parse::for_each_chunk(text, |doc| {
-        for node in doc.nodes() {
+    let parsed = crate::parse::for_each_tree(text, |doc| {
+        for node in doc.to_kdl().nodes() {
             reader.entry(node);
         }
     });
@@ -159,14 +152,7 @@ fn read_kdl(file: FileId, text: &str, diags: &mut Diagnostics) -> Lock {
 /// `None` for any other text (edited by hand, or not a lock at all), which
 /// [`read_kdl`] then reads.
 fn read_lines(file: FileId, text: &str) -> Option<Reader> {
-    let mut reader = Reader {
-        file,
-        lock: Lock::default(),
-        diags: Diagnostics::new(),
-        version_seen: false,
-        any_entry: false,
-        rejected: false,
-    };
+    let mut reader = Reader::new(file);
     let mut start = 0;
     for line in text.split('\n') {
         let at = start;
@@ -275,6 +261,17 @@ struct Reader {
 }
 
 impl Reader {
+    fn new(file: FileId) -> Reader {
+        Reader {
+            file,
+            lock: Lock::default(),
+            diags: Diagnostics::new(),
+            version_seen: false,
+            any_entry: false,
+            rejected: false,
+        }
+    }
+
     fn entry(&mut self, node: &KdlNode) {
         let start = Span::from_miette(self.file, node.span()).start as usize;
         let name = node.name().value();

@@ -1,5 +1,5 @@
 //! Large files are parsed a chunk of top-level nodes at a time
-//! (`trellis::parse::for_each_chunk`): `compile` lowers each chunk as it is parsed,
+//! (`trellis::parse::for_each_tree`): `compile` lowers each chunk as it is parsed,
 //! and `trellis.lock` is read the same way, so no large document is ever held. Here
 //! that path is held to parsing the whole file, on a generated project and a lock
 //! of the size where chunking starts, and on seeded random edits of both (which
@@ -51,7 +51,9 @@ fn project(services: usize) -> (Vec<(String, String)>, String) {
 /// every chunk parsed.
 fn chunks_agree(what: &str, text: &str) -> bool {
     let mut nodes = Vec::new();
-    let parsed = parse::for_each_chunk(text, |doc| nodes.extend(doc.nodes().iter().cloned()));
+    let parsed = parse::for_each_tree(text, |doc| {
+        nodes.extend(doc.to_kdl().nodes().iter().cloned())
+    });
     if !parsed {
         return false;
     }

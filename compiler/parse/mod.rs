@@ -96,36 +96,15 @@ pub fn parse_kdl(text: &str) -> Result<KdlDocument, kdl::KdlError> {
 }
 
 /// Parses `text` one chunk of top-level nodes at a time ([`chunks::cuts`]; a file
-/// under [`chunks::MIN_FILE`] bytes is one chunk) and hands each chunk's document,
-/// its spans those of the whole text, to `f`, dropping it before the next chunk is
+/// under [`chunks::MIN_FILE`] bytes is one chunk) and hands each chunk to `f` as the
+/// tree lowering reads ([`tree::Doc`], its spans those of the whole text; built by
+/// the fast parser, its strings borrowed from `text`, or, outside the fast path,
+/// converted from the `kdl` crate's document), dropping it before the next chunk is
 /// parsed: a large file never exists as one document.
 ///
 /// Returns `false`, having stopped, when the text is nested too deep or a chunk does
 /// not parse. The caller then discards what `f` built and parses the whole text
 /// with [`parse_file`], whose diagnostic is the one to report.
-pub fn for_each_chunk(text: &str, mut f: impl FnMut(KdlDocument)) -> bool {
-    // One pass finds both the nesting verdict and the cuts.
-    let scan = chunks::scan(text, MAX_DEPTH);
-    if scan.too_deep.is_some() {
-        return false;
-    }
-    let cuts = scan.cuts;
-    for (k, &start) in cuts.iter().enumerate() {
-        let end = cuts.get(k + 1).copied().unwrap_or(text.len());
-        let Some(Ok(mut doc)) = text.get(start..end).map(parse_kdl) else {
-            return false;
-        };
-        if start > 0 {
-            chunks::shift(&mut doc, start);
-        }
-        f(doc);
-    }
-    true
-}
-
-/// [`for_each_chunk`], handing each chunk to `f` as the tree lowering reads
-/// ([`tree::Doc`]): built by the fast parser, its strings borrowed from `text`, or,
-/// for a chunk outside the fast path, converted from the `kdl` crate's document.
 pub fn for_each_tree(text: &str, mut f: impl FnMut(tree::Doc<'_>)) -> bool {
     let scan = chunks::scan(text, MAX_DEPTH);
     if scan.too_deep.is_some() {
