@@ -108,20 +108,11 @@ pub fn emit(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
         .iter()
         .enumerate()
         .flat_map(|(p, plan)| {
-            let first = std::iter::once((
-                p,
-                plan.services
-                    .get(..PIECE.min(plan.services.len()))
-                    .unwrap_or_default(),
-                true,
-            ));
-            let rest = plan
-                .services
-                .get(PIECE.min(plan.services.len())..)
-                .unwrap_or_default()
-                .chunks(PIECE)
-                .map(move |services| (p, services, false));
-            first.chain(rest)
+            // The first piece is there even without services: it holds the API
+            // server's frontend.
+            let (first, rest) = plan.services.split_at(PIECE.min(plan.services.len()));
+            std::iter::once((p, first, true))
+                .chain(rest.chunks(PIECE).map(move |services| (p, services, false)))
         })
         .collect();
     let texts = crate::par::map_each(&pieces, |&(p, services, first)| {
