@@ -40,21 +40,32 @@ where
             .chunks(share)
             .map(|chunk| {
                 let f = &f;
-                std::thread::Builder::new()
-                    .stack_size(STACK)
-                    .spawn_scoped(scope, move || f(chunk))
+                spawn(scope, move || f(chunk))
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| match h {
-                Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-                // Only when the system is out of threads or memory: a failure of
-                // the whole run, as a panic on the calling thread would be.
-                Err(e) => panic!("cannot start a worker thread: {e}"),
-            })
-            .collect()
+        handles.into_iter().map(wait).collect()
     })
+}
+
+/// Starts `f` on a worker thread of `scope`, with a [`STACK`]-byte stack.
+fn spawn<'scope, R: Send + 'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    f: impl FnOnce() -> R + Send + 'scope,
+) -> std::io::Result<std::thread::ScopedJoinHandle<'scope, R>> {
+    std::thread::Builder::new()
+        .stack_size(STACK)
+        .spawn_scoped(scope, f)
+}
+
+/// What a worker started by [`spawn`] returned; its panic is resumed on the calling
+/// thread, as if the work had run there.
+fn wait<R>(handle: std::io::Result<std::thread::ScopedJoinHandle<'_, R>>) -> R {
+    match handle {
+        Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+        // Only when the system is out of threads or memory: a failure of the whole
+        // run, as a panic on the calling thread would be.
+        Err(e) => panic!("cannot start a worker thread: {e}"),
+    }
 }
 
 /// The stack of each worker: the parser's fall-back (the `kdl` crate) recurses, and
@@ -75,15 +86,9 @@ where
         return (a(), b());
     }
     std::thread::scope(|scope| {
-        let handle = std::thread::Builder::new()
-            .stack_size(STACK)
-            .spawn_scoped(scope, a);
+        let handle = spawn(scope, a);
         let b = b();
-        let a = match handle {
-            Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-            Err(e) => panic!("cannot start a worker thread: {e}"),
-        };
-        (a, b)
+        (wait(handle), b)
     })
 }
 
@@ -137,21 +142,9 @@ where
         }
     };
     let parts: Vec<Part<B, R>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (1..threads)
-            .map(|_| {
-                std::thread::Builder::new()
-                    .stack_size(STACK)
-                    .spawn_scoped(scope, work)
-            })
-            .collect();
+        let handles: Vec<_> = (1..threads).map(|_| spawn(scope, work)).collect();
         let mine = work();
-        let mut parts: Vec<_> = handles
-            .into_iter()
-            .map(|h| match h {
-                Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-                Err(e) => panic!("cannot start a worker thread: {e}"),
-            })
-            .collect();
+        let mut parts: Vec<_> = handles.into_iter().map(wait).collect();
         parts.push(mine);
         parts
     });

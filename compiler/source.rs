@@ -28,9 +28,14 @@ impl Span {
         Span { file, start, end }
     }
 
+    /// Builds a span from an `(offset, length)` pair, as the parse tree holds them.
+    pub fn from_at(file: FileId, (offset, len): (usize, usize)) -> Span {
+        Span::new(file, offset, offset + len)
+    }
+
     /// Builds a span from a miette span reported by the `kdl` crate.
     pub fn from_miette(file: FileId, span: miette::SourceSpan) -> Span {
-        Span::new(file, span.offset(), span.offset() + span.len())
+        Span::from_at(file, (span.offset(), span.len()))
     }
 
     pub fn len(&self) -> usize {

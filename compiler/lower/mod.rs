@@ -62,7 +62,7 @@ fn lower_nodes(
         };
         let name: &str = &node.name.value;
         let Some(spec) = schema::top_level(name) else {
-            let span = Span::new(file, node.name.at.0, node.name.at.0 + node.name.at.1);
+            let span = Span::from_at(file, node.name.at);
             cx.unknown_node(name, span, None, schema::TOP_LEVEL.iter().map(|n| n.name));
             continue;
         };

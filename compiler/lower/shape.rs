@@ -107,8 +107,8 @@ pub struct ShapeCx<'a> {
 }
 
 impl ShapeCx<'_> {
-    fn span(&self, (offset, len): At) -> Span {
-        Span::new(self.file, offset, offset + len)
+    fn span(&self, at: At) -> Span {
+        Span::from_at(self.file, at)
     }
 
     /// Checks `node` against `spec`. `parent` names the enclosing node for messages.
