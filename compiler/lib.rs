@@ -70,7 +70,9 @@ pub struct Options {
 pub struct Compilation {
     /// The model; partial when lowering failed somewhere.
     pub model: Model,
-    /// The project's `trellis.lock`, as read.
+    /// The project's `trellis.lock`, as read; `None` after [`compile_into`] with a
+    /// sink (a build), which drops it once the allocation has used it, to give its
+    /// memory to the emitters.
     pub lock: Option<lock::Lock>,
     /// Every allocated address and port; `None` when the project has errors.
     pub allocation: Option<alloc::Allocation>,
@@ -89,6 +91,19 @@ impl Compilation {
 /// Compiles `sources`. `load_diags` are the loader's diagnostics (unreadable files);
 /// files they point at are not parsed.
 pub fn compile(sources: &Sources, load_diags: Diagnostics, options: &Options) -> Compilation {
+    compile_into(sources, load_diags, options, None)
+}
+
+/// [`compile`]; with a `sink`, the artifacts go to it a group at a time as they are
+/// made ([`emit::emit_each`]; only when the checks found no error) instead of into
+/// [`Compilation::artifacts`], which stays empty: `trellis build` writes them as
+/// they come.
+pub fn compile_into(
+    sources: &Sources,
+    load_diags: Diagnostics,
+    options: &Options,
+    sink: Option<&mut dyn FnMut(Vec<emit::Artifact>)>,
+) -> Compilation {
     let skip: Vec<source::FileId> = load_diags.iter().map(|d| d.span.file).collect();
     let mut diags = load_diags;
     // Each file is lowered as soon as it is parsed, in the parallel workers, and its
@@ -116,39 +131,37 @@ pub fn compile(sources: &Sources, load_diags: Diagnostics, options: &Options) ->
         .filter(|(_, f)| f.kind == source::SourceKind::Kdl)
         .count();
     let all_parsed = pieces.len() == kdl_files;
-    let model = timing::stage("concat", || {
-        Model::concat(pieces.into_iter().flatten().collect())
-    });
-    finish(model, lock, all_parsed, diags, options)
+    let model = timing::stage("concat", || Model::concat(pieces));
+    finish(model, lock, all_parsed, diags, options, sink)
 }
 
 /// Parses and lowers one file, a chunk of top-level nodes at a time
 /// ([`parse::for_each_tree`]), so that no large document is ever held: lowering is
-/// per declaration, so the chunks' models concatenated ([`Model::concat`]) are the
-/// file's model (the language server lowers the same way). When a chunk does not
-/// parse, what the chunks gave is dropped and the whole file is parsed, to report
-/// its error.
+/// per declaration, so the chunks lowered one after the other into one model make
+/// the file's model (the language server lowers the same way). When a chunk does
+/// not parse, what the chunks gave is dropped and the whole file is parsed, to
+/// report its error.
 fn parse_and_lower(
     sources: &Sources,
     file: source::FileId,
     text: &str,
     diags: &mut Diagnostics,
-) -> Option<Vec<Model>> {
-    let mut models = Vec::new();
+) -> Option<Model> {
+    let mut model = Model::default();
     let mut chunk_diags = Diagnostics::new();
     let parsed = parse::for_each_tree(text, |doc| {
-        models.push(lower::lower_doc(file, &doc, sources, &mut chunk_diags));
+        lower::lower_doc(file, &doc, sources, &mut chunk_diags, &mut model);
     });
     if parsed {
         diags.extend(chunk_diags);
-        return Some(models);
+        return Some(model);
     }
     let doc = parse::parse_file(file, text, diags)?;
-    Some(vec![lower::lower(
+    Some(lower::lower(
         &[parse::ParsedFile { file, doc }],
         sources,
         diags,
-    )])
+    ))
 }
 
 /// The rest of `compile` once the files are parsed: `diags` holds the loader's and
@@ -178,7 +191,7 @@ pub fn compile_lowered(
     options: &Options,
 ) -> Compilation {
     let lock = lock::read_from(sources, &mut diags);
-    finish(model, lock, all_parsed, diags, options)
+    finish(model, lock, all_parsed, diags, options, None)
 }
 
 /// The stages after lowering, once `trellis.lock` is read: check, allocate, emit.
@@ -188,6 +201,7 @@ fn finish(
     all_parsed: bool,
     mut diags: Diagnostics,
     options: &Options,
+    sink: Option<&mut dyn FnMut(Vec<emit::Artifact>)>,
 ) -> Compilation {
     timing::stage("check", || check::check(&model, lock.as_ref(), &mut diags));
     let allocation = (!diags.has_errors()).then(|| {
@@ -195,12 +209,21 @@ fn finish(
             alloc::allocate(&model, lock.as_ref(), &mut diags)
         })
     });
+    // The previous allocation has served: for a build, its memory goes to the
+    // emitters.
+    let lock = if sink.is_some() { None } else { lock };
     // Expectations need the node addresses the allocator gives, so they run last.
     if !diags.has_errors() {
         check::expect::check_expectations(&model, allocation.as_ref(), &mut diags);
     }
-    let artifacts = match (&allocation, diags.has_errors()) {
-        (Some(alloc), false) if !options.skip_emit => emit::emit_all(&model, alloc, options.layout),
+    let artifacts = match (&allocation, diags.has_errors(), sink) {
+        (Some(alloc), false, None) if !options.skip_emit => {
+            emit::emit_all(&model, alloc, options.layout)
+        }
+        (Some(alloc), false, Some(sink)) if !options.skip_emit => {
+            emit::emit_each(&model, alloc, options.layout, sink);
+            Vec::new()
+        }
         _ => Vec::new(),
     };
     let mut diagnostics = diags.into_sorted();

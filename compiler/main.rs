@@ -15,6 +15,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use trellis::diag::render::{self, TextStyle};
 use trellis::diag::{codes, Diagnostic, Diagnostics};
 use trellis::load;
+use trellis::output::{OutputError, Staging};
 use trellis::source::Sources;
 
 // mimalloc: the pipeline allocates many small strings and vectors in worker threads;
@@ -341,9 +342,32 @@ fn run_check(args: &CheckArgs, output: Option<(&Path, trellis::emit::Layout)>) -
         skip_emit: output.is_none(),
         layout: output.map(|(_, layout)| layout).unwrap_or_default(),
     };
-    let compilation = trellis::timing::stage("compile", || {
-        trellis::compile(&project.sources, project.diagnostics, &options)
+    // `build` writes each group of artifacts into the temporary output folder as
+    // soon as it is made, and drops it; the folder is swapped in once the build
+    // has succeeded, and removed otherwise.
+    let mut staged: Option<Result<Staging, OutputError>> = None;
+    let compilation = trellis::timing::stage("compile", || match output {
+        Some((dir, _)) => {
+            let mut sink = |made: Vec<trellis::emit::Artifact>| {
+                let staging = staged.get_or_insert_with(|| Staging::begin(dir));
+                let failed = match staging {
+                    Ok(s) => trellis::timing::stage("write outputs", || s.write(&made)).err(),
+                    Err(_) => None,
+                };
+                if let Some(e) = failed {
+                    *staging = Err(e);
+                }
+            };
+            trellis::compile_into(
+                &project.sources,
+                project.diagnostics,
+                &options,
+                Some(&mut sink),
+            )
+        }
+        None => trellis::compile(&project.sources, project.diagnostics, &options),
     });
+    let output = output.map(|(dir, _)| (dir, staged));
     let code = finish_check(args, output, &compilation, &project.sources, &project.root);
     // The process ends once this returns: leave the model, the outputs and the
     // sources to the operating system instead of freeing them piece by piece.
@@ -352,32 +376,38 @@ fn run_check(args: &CheckArgs, output: Option<(&Path, trellis::emit::Layout)>) -
     code
 }
 
-/// `check`'s report, and for `build` the outputs, the lock and the summary.
+/// `check`'s report, and for `build` (`output`: the output folder and what was
+/// written into its temporary folder) the swap, the lock and the summary.
 fn finish_check(
     args: &CheckArgs,
-    output: Option<(&Path, trellis::emit::Layout)>,
+    output: Option<(&Path, Option<Result<Staging, OutputError>>)>,
     compilation: &trellis::Compilation,
     sources: &Sources,
     root: &Path,
 ) -> u8 {
     report(&compilation.diagnostics, sources, args.format);
+    // With errors (or warnings denied), what was written is removed as `output`
+    // is dropped; the previous output stays.
     if compilation.has_errors() {
         return 1;
     }
-    let (Some((out_dir, _)), Some(alloc)) = (output, &compilation.allocation) else {
+    let (Some((out_dir, staged)), Some(alloc)) = (output, &compilation.allocation) else {
         return 0;
     };
-    // `build`: write the outputs (all or nothing), record the allocation, then say
+    // Every group of artifacts is written; an error while writing stops the build
+    // here.
+    let staging = match staged.unwrap_or_else(|| Staging::begin(out_dir)) {
+        Ok(staging) => staging,
+        Err(e) => return io_failure(e),
+    };
+    let files = staging.files();
+    // `build`: swap the outputs in (all or nothing), record the allocation, then say
     // what it holds.
     use trellis::timing::stage;
-    // The lock's text and the summary are made while the outputs are written; the
-    // lock is written only once the outputs are.
+    // The lock's text and the summary are made while the outputs are swapped in; the
+    // lock is written only once they are.
     let (written, (text, unchanged, said)) = trellis::par::join(
-        || {
-            stage("write outputs", || {
-                trellis::output::write_output(out_dir, &compilation.artifacts)
-            })
-        },
+        || stage("swap outputs", || staging.commit()),
         || {
             let text = stage("lock render", || trellis::lock::render(alloc));
             let unchanged = sources.lock().is_some_and(|(_, file)| file.text == text);
@@ -398,13 +428,8 @@ fn finish_check(
     if let Some(said) = said {
         print!("{said}");
         println!(
-            "wrote {} file{} to {}",
-            compilation.artifacts.len(),
-            if compilation.artifacts.len() == 1 {
-                ""
-            } else {
-                "s"
-            },
+            "wrote {files} file{} to {}",
+            if files == 1 { "" } else { "s" },
             out_dir.display()
         );
     }

@@ -67,50 +67,111 @@ fn siblings(dir: &Path) -> Result<(PathBuf, PathBuf), OutputError> {
 /// Writes `artifacts` to `dir`, replacing its previous content atomically as seen
 /// from any later build.
 pub fn write_output(dir: &Path, artifacts: &[Artifact]) -> Result<(), OutputError> {
-    let (new, old) = siblings(dir)?;
-    // A previous build interrupted mid-swap: put the old output back first.
-    if !dir.exists() && old.is_dir() {
-        std::fs::rename(&old, dir).map_err(io(&old))?;
-    }
-    if dir.exists() {
-        if !dir.is_dir() {
-            return Err(err(dir, "exists and is not a folder"));
+    let mut staging = Staging::begin(dir)?;
+    staging.write(artifacts)?;
+    staging.commit()
+}
+
+/// A build's output while it is written: the temporary folder beside the target,
+/// filled by [`Staging::write`] as the artifacts are made (so a build never holds
+/// all its files in memory), swapped in by [`Staging::commit`]. Dropped without a
+/// commit (an error, a failed write), it removes the temporary folder and the
+/// previous output stays as it was.
+#[derive(Debug)]
+pub struct Staging {
+    dir: PathBuf,
+    new: PathBuf,
+    old: PathBuf,
+    /// The folders made in `new`, relative to it.
+    folders: std::collections::BTreeSet<PathBuf>,
+    files: usize,
+    committed: bool,
+}
+
+impl Staging {
+    /// Checks that `dir` may be replaced and makes the temporary folder.
+    pub fn begin(dir: &Path) -> Result<Self, OutputError> {
+        let (new, old) = siblings(dir)?;
+        // A previous build interrupted mid-swap: put the old output back first.
+        if !dir.exists() && old.is_dir() {
+            std::fs::rename(&old, dir).map_err(io(&old))?;
         }
-        let empty = std::fs::read_dir(dir).map_err(io(dir))?.next().is_none();
-        if !empty && !dir.join(MARKER).is_file() {
-            return Err(err(
-                dir,
-                format!("refusing to replace a folder trellis did not write (it has no {MARKER}); choose another output folder with -o"),
-            ));
+        if dir.exists() {
+            if !dir.is_dir() {
+                return Err(err(dir, "exists and is not a folder"));
+            }
+            let empty = std::fs::read_dir(dir).map_err(io(dir))?.next().is_none();
+            if !empty && !dir.join(MARKER).is_file() {
+                return Err(err(
+                    dir,
+                    format!("refusing to replace a folder trellis did not write (it has no {MARKER}); choose another output folder with -o"),
+                ));
+            }
         }
+        if new.exists() {
+            std::fs::remove_dir_all(&new).map_err(io(&new))?;
+        }
+        std::fs::create_dir_all(&new).map_err(io(&new))?;
+        Ok(Staging {
+            dir: dir.to_path_buf(),
+            new,
+            old,
+            folders: std::collections::BTreeSet::new(),
+            files: 0,
+            committed: false,
+        })
     }
-    if new.exists() {
-        std::fs::remove_dir_all(&new).map_err(io(&new))?;
+
+    /// Writes `artifacts` into the temporary folder.
+    pub fn write(&mut self, artifacts: &[Artifact]) -> Result<(), OutputError> {
+        write_all(&self.new, &mut self.folders, artifacts)?;
+        self.files += artifacts.len();
+        Ok(())
     }
-    std::fs::create_dir_all(&new).map_err(io(&new))?;
-    let written = write_all(&new, artifacts);
-    if let Err(e) = written {
-        let _ = std::fs::remove_dir_all(&new);
-        return Err(e);
+
+    /// How many files [`Staging::write`] has written.
+    pub fn files(&self) -> usize {
+        self.files
     }
-    if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(io(&old))?;
-    }
-    let had_previous = dir.exists();
-    if had_previous {
-        std::fs::rename(dir, &old).map_err(io(dir))?;
-    }
-    if let Err(e) = std::fs::rename(&new, dir) {
+
+    /// Writes the marker, moves the previous output aside, renames the temporary
+    /// folder into place and removes the previous output.
+    pub fn commit(mut self) -> Result<(), OutputError> {
+        let marker = self.new.join(MARKER);
+        std::fs::write(
+            &marker,
+            "This folder is written by `trellis build`; it is replaced as a whole on every build.\n",
+        )
+        .map_err(io(&marker))?;
+        let (dir, new, old) = (&self.dir, &self.new, &self.old);
+        if old.exists() {
+            std::fs::remove_dir_all(old).map_err(io(old))?;
+        }
+        let had_previous = dir.exists();
         if had_previous {
-            let _ = std::fs::rename(&old, dir);
+            std::fs::rename(dir, old).map_err(io(dir))?;
         }
-        let _ = std::fs::remove_dir_all(&new);
-        return Err(err(dir, e.to_string()));
+        if let Err(e) = std::fs::rename(new, dir) {
+            if had_previous {
+                let _ = std::fs::rename(old, dir);
+            }
+            return Err(err(dir, e.to_string()));
+        }
+        // In place: nothing left to remove on drop.
+        self.committed = true;
+        if had_previous {
+            std::fs::remove_dir_all(old).map_err(io(old))?;
+        }
+        Ok(())
     }
-    if had_previous {
-        std::fs::remove_dir_all(&old).map_err(io(&old))?;
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_dir_all(&self.new);
+        }
     }
-    Ok(())
 }
 
 /// Writes `content` to a new file at `path`. Several parts are gathered into a
@@ -133,7 +194,12 @@ fn write_file(path: &Path, content: &Content) -> std::io::Result<()> {
 /// The buffer a file of many parts is written through.
 const WRITE_BUFFER: usize = 256 * 1024;
 
-fn write_all(root: &Path, artifacts: &[Artifact]) -> Result<(), OutputError> {
+/// Writes `artifacts` under `root`, making the folders not in `made` yet.
+fn write_all(
+    root: &Path,
+    made: &mut std::collections::BTreeSet<PathBuf>,
+    artifacts: &[Artifact],
+) -> Result<(), OutputError> {
     let mut folders = std::collections::BTreeSet::new();
     for artifact in artifacts {
         let rel = Path::new(&artifact.path);
@@ -143,7 +209,7 @@ fn write_all(root: &Path, artifacts: &[Artifact]) -> Result<(), OutputError> {
         if !safe || artifact.path.is_empty() {
             return Err(err(rel, "refusing to write outside the output folder"));
         }
-        if let Some(parent) = rel.parent() {
+        if let Some(parent) = rel.parent().filter(|p| !made.contains(*p)) {
             folders.insert(parent);
         }
     }
@@ -152,6 +218,7 @@ fn write_all(root: &Path, artifacts: &[Artifact]) -> Result<(), OutputError> {
     for folder in folders {
         let path = root.join(folder);
         std::fs::create_dir_all(&path).map_err(io(&path))?;
+        made.insert(folder.to_path_buf());
     }
     crate::par::map_shares(artifacts, |batch| -> Result<(), OutputError> {
         for artifact in batch {
@@ -161,11 +228,5 @@ fn write_all(root: &Path, artifacts: &[Artifact]) -> Result<(), OutputError> {
         Ok(())
     })
     .into_iter()
-    .collect::<Result<(), OutputError>>()?;
-    let marker = root.join(MARKER);
-    std::fs::write(
-        &marker,
-        "This folder is written by `trellis build`; it is replaced as a whole on every build.\n",
-    )
-    .map_err(io(&marker))
+    .collect::<Result<(), OutputError>>()
 }

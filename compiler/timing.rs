@@ -18,8 +18,17 @@ pub fn stage<R>(stage: &str, f: impl FnOnce() -> R) -> R {
     let start = Instant::now();
     let result = f();
     eprintln!(
-        "trellis: {stage:<16} {:>8.1} ms",
-        start.elapsed().as_secs_f64() * 1000.0
+        "trellis: {stage:<16} {:>8.1} ms {:>6} MB resident",
+        start.elapsed().as_secs_f64() * 1000.0,
+        resident_mb().map_or_else(|| "?".to_owned(), |mb| mb.to_string())
     );
     result
+}
+
+/// The process's resident memory in MB when the stage ended (Linux `/proc`; `None`
+/// elsewhere): where the peak comes from, beside where the time goes.
+fn resident_mb() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096 / (1024 * 1024))
 }

@@ -358,6 +358,70 @@ fn build_refuses_to_replace_a_folder_it_did_not_write() {
         !dir.path().join("trellis.lock").exists(),
         "nothing recorded for a failed build"
     );
+    assert!(
+        !dir.path().join(".docs.trellis-new").exists(),
+        "no temporary folder left behind"
+    );
+}
+
+/// `build` writes the files into a temporary folder as they are made; a build that
+/// ends with errors (here warnings, denied, found after the files were made)
+/// removes it and leaves the previous output and the lock as they were.
+#[test]
+fn a_build_failing_after_emitting_leaves_the_previous_output() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "p.kdl",
+        "network \"corp\" { switch \"External\"; mode \"dhcp\"; vips \"10.0.0.1\" \"10.0.0.9\" }\ncluster \"old\" { network \"corp\"; plugin \"flannel\"; control-plane { addresses \"10.0.1.1\"; }; node-pool \"linux\" { addresses \"10.0.1.2\"; } }\n",
+    );
+    let out = trellis(&["build", "."], Some(dir.path()));
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let mut before = walk_files(&dir.path().join("out"));
+    before.sort();
+    assert!(!before.is_empty());
+    let contents = |files: &[std::path::PathBuf]| -> Vec<Vec<u8>> {
+        files
+            .iter()
+            .map(|f| std::fs::read(dir.path().join("out").join(f)).expect("read"))
+            .collect()
+    };
+    let (old_contents, lock) = (
+        contents(&before),
+        std::fs::read(dir.path().join("trellis.lock")).expect("lock"),
+    );
+    // A second service would be allocated and written, but the build fails.
+    write(
+        dir.path(),
+        "q.kdl",
+        "namespace \"shop\" cluster=\"old\"\nservice \"web\" cluster=\"old\" namespace=\"shop\" { type \"LoadBalancer\"; port 80 }\n",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_trellis"))
+        .args(["build", ".", "--deny-warnings"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env("TRELLIS_TIMINGS", "1")
+        .output()
+        .expect("run trellis");
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    // The files were made and written before the warning was denied.
+    assert!(
+        text(&out.stderr).contains("trellis: write outputs"),
+        "{}",
+        text(&out.stderr)
+    );
+    let mut after = walk_files(&dir.path().join("out"));
+    after.sort();
+    assert_eq!(before, after);
+    assert_eq!(old_contents, contents(&after));
+    assert_eq!(
+        lock,
+        std::fs::read(dir.path().join("trellis.lock")).expect("lock")
+    );
+    assert!(
+        !dir.path().join(".out.trellis-new").exists(),
+        "no temporary folder left behind"
+    );
 }
 
 #[test]
@@ -665,6 +729,7 @@ fn timings_go_to_standard_error_only_when_asked_for() {
         "emit haproxy",
         "compile",
         "write outputs",
+        "swap outputs",
         "lock render",
     ] {
         let line = stderr
@@ -674,7 +739,14 @@ fn timings_go_to_standard_error_only_when_asked_for() {
                     .is_some_and(|r| r.starts_with(stage))
             })
             .unwrap_or_else(|| panic!("no timing for {stage}:\n{stderr}"));
-        assert!(line.ends_with(" ms"), "{line}");
+        // `<stage> <ms> ms <MB> MB resident`: the time, and the memory when the
+        // stage ended (`?` where `/proc` is missing).
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [.., ms, "ms", mb, "MB", "resident"] = fields[..] else {
+            panic!("{line}");
+        };
+        assert!(ms.parse::<f64>().is_ok(), "{line}");
+        assert!(mb == "?" || mb.parse::<u64>().is_ok(), "{line}");
     }
     // Standard output and the files are the same with timings on.
     assert_eq!(

@@ -155,19 +155,39 @@ impl std::fmt::Display for Content {
 
 /// Every artifact of the project, sorted by path.
 pub fn emit_all(model: &Model, alloc: &Allocation, layout: Layout) -> Vec<Artifact> {
-    use crate::timing::stage;
-    let mut artifacts = stage("emit kubernetes", || kubernetes::emit(model, alloc));
-    artifacts.extend(stage("emit policies", || policy::emit(model, alloc)));
-    if layout == Layout::Bundle {
-        artifacts = stage("bundle", || bundle(artifacts));
-    }
-    let kustomizations = kubernetes::kustomizations(&artifacts);
-    artifacts.extend(kustomizations);
-    artifacts.extend(stage("emit haproxy", || haproxy::emit(model, alloc)));
-    let scripts = stage("emit powershell", || powershell::emit(model, &artifacts));
-    artifacts.extend(scripts);
+    let mut artifacts = Vec::new();
+    emit_each(model, alloc, layout, &mut |made| artifacts.extend(made));
     artifacts.sort_by(|a, b| a.path.cmp(&b.path));
     artifacts
+}
+
+/// Every artifact of the project, handed to `sink` a group at a time as soon as the
+/// group is made (the manifests, their kustomizations, the load balancers', the
+/// scripts), in no particular order: `trellis build` writes each group and drops
+/// it, so a build never holds all its files at once.
+pub fn emit_each(
+    model: &Model,
+    alloc: &Allocation,
+    layout: Layout,
+    sink: &mut dyn FnMut(Vec<Artifact>),
+) {
+    use crate::timing::stage;
+    let mut manifests = stage("emit kubernetes", || kubernetes::emit(model, alloc));
+    manifests.extend(stage("emit policies", || policy::emit(model, alloc)));
+    if layout == Layout::Bundle {
+        manifests = stage("bundle", || bundle(manifests));
+    }
+    let kustomizations = kubernetes::kustomizations(&manifests);
+    // The scripts apply exactly the files that exist.
+    let paths: Vec<String> = manifests
+        .iter()
+        .chain(&kustomizations)
+        .map(|a| a.path.clone())
+        .collect();
+    sink(manifests);
+    sink(kustomizations);
+    sink(stage("emit haproxy", || haproxy::emit(model, alloc)));
+    sink(stage("emit powershell", || powershell::emit(model, &paths)));
 }
 
 /// A template engine for one built-in template (`stdlib/templates`), escaping every

@@ -85,9 +85,9 @@ struct ClusterCtx {
     calico: Vec<String>,
 }
 
-/// Writes `deploy.ps1` and `remove.ps1` for the whole project. `artifacts` are the
-/// other outputs, so the script applies exactly the files that exist.
-pub fn emit(model: &Model, artifacts: &[Artifact]) -> Vec<Artifact> {
+/// Writes `deploy.ps1` and `remove.ps1` for the whole project. `paths` are those of
+/// the manifests, so the script applies exactly the files that exist.
+pub fn emit(model: &Model, paths: &[String]) -> Vec<Artifact> {
     let deploy = engine("deploy.ps1", DEPLOY_TEMPLATE, escape::powershell);
     let remove = engine("remove.ps1", REMOVE_TEMPLATE, escape::powershell);
     let host = model.hosts.first();
@@ -123,7 +123,7 @@ pub fn emit(model: &Model, artifacts: &[Artifact]) -> Vec<Artifact> {
             let network_index = cluster_networks
                 .iter()
                 .position(|n| n.name.value == c.network.value);
-            cluster_ctx(c, network_index, artifacts)
+            cluster_ctx(c, network_index, paths)
         })
         .collect();
     let host_ctx = match (host, host_network) {
@@ -200,11 +200,7 @@ fn pool_ctx(p: &NodePool) -> PoolCtx {
     }
 }
 
-fn cluster_ctx(
-    c: &Cluster,
-    network_index: Option<usize>,
-    artifacts: &[Artifact],
-) -> Option<ClusterCtx> {
+fn cluster_ctx(c: &Cluster, network_index: Option<usize>, paths: &[String]) -> Option<ClusterCtx> {
     let first = c.node_pools.first()?;
     let name = &c.name.value;
     let lb = &c.load_balancer;
@@ -220,14 +216,14 @@ fn cluster_ctx(
         count: lb.count.value,
     });
     let manifests = format!("{name}/kubernetes");
-    let has_manifests = artifacts
+    let has_manifests = paths
         .iter()
-        .any(|a| a.path.starts_with(&format!("{manifests}/")));
+        .any(|p| p.starts_with(&format!("{manifests}/")));
     let calico_prefix = format!("{name}/calico/");
-    let mut calico: Vec<String> = artifacts
+    let mut calico: Vec<String> = paths
         .iter()
-        .filter(|a| a.path.starts_with(&calico_prefix))
-        .map(|a| a.path.clone())
+        .filter(|p| p.starts_with(&calico_prefix))
+        .cloned()
         .collect();
     // The tier before the policies that live in it.
     calico.sort_by(|a, b| super::apply_order(a).cmp(&super::apply_order(b)));

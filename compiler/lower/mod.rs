@@ -39,11 +39,16 @@ pub fn lower(files: &[ParsedFile], sources: &Sources, diags: &mut Diagnostics) -
     model
 }
 
-/// Lowers the nodes of one file (or of a chunk of it) into a model of their own.
-pub fn lower_doc(file: FileId, doc: &Doc, sources: &Sources, diags: &mut Diagnostics) -> Model {
-    let mut model = Model::default();
-    lower_nodes(file, &doc.nodes, sources, diags, &mut model);
-    model
+/// Lowers the nodes of one file (or of a chunk of it) into `model`, after what it
+/// holds.
+pub fn lower_doc(
+    file: FileId,
+    doc: &Doc,
+    sources: &Sources,
+    diags: &mut Diagnostics,
+    model: &mut Model,
+) {
+    lower_nodes(file, &doc.nodes, sources, diags, model);
 }
 
 /// Lowers the top-level `nodes` of `file` into `model`.
