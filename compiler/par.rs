@@ -5,8 +5,9 @@
 //! `TRELLIS_THREADS` to prove it).
 //!
 //! Used by the parser (files, and the lock beside them, each taken by the next free
-//! core: they differ in size), the emitters (one share of objects per core) and the
-//! output writer; [`join`] runs two independent pieces of work at once (the two
+//! core: they differ in size), the emitters (blocks of objects, each taken by the
+//! next free core: [`flat_map`]) and the output writer (one share of files per
+//! core); [`join`] runs two independent pieces of work at once (the two
 //! halves of `check`).
 
 /// How many threads to use: `TRELLIS_THREADS` when set to a number, else the number
@@ -20,9 +21,9 @@ pub fn threads() -> usize {
         .max(1)
 }
 
-/// Runs `f` on [`threads`] contiguous shares of `items` at once and returns its
-/// results in the order of the shares. Runs on the calling thread when there is one
-/// thread or at most one item. A panic in a share is resumed on the calling thread,
+/// Runs `f` on [`threads`] contiguous shares of `items` at once (the calling thread
+/// takes the first) and returns its results in the order of the shares. Runs on
+/// the calling thread alone when there is one thread or at most one item. A panic in a share is resumed on the calling thread,
 /// as if the work had run there: nothing is silently lost.
 pub fn map_shares<T, R, F>(items: &[T], f: F) -> Vec<R>
 where
@@ -35,15 +36,20 @@ where
         return vec![f(items)];
     }
     let share = items.len().div_ceil(threads);
+    // The calling thread takes the first share: one thread fewer to start.
+    let mut chunks = items.chunks(share);
+    let first = chunks.next().unwrap_or_default();
     std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(share)
+        let handles: Vec<_> = chunks
             .map(|chunk| {
                 let f = &f;
                 spawn(scope, move || f(chunk))
             })
             .collect();
-        handles.into_iter().map(wait).collect()
+        let mut out = Vec::with_capacity(threads);
+        out.push(f(first));
+        out.extend(handles.into_iter().map(wait));
+        out
     })
 }
 
@@ -169,30 +175,38 @@ where
 /// the items it took, with their indices.
 type Part<B, R> = (Option<B>, Vec<(usize, R)>);
 
-/// [`map_shares`] for work that yields a list per item: the lists of all items,
-/// concatenated in item order.
+/// For work that yields a list per item: the lists of all items, concatenated in
+/// item order; the items go in blocks to the next free core ([`map_each`]).
 pub fn flat_map<T, R, F>(items: &[T], f: F) -> Vec<R>
 where
     T: Sync,
     R: Send,
     F: Fn(&T) -> Vec<R> + Sync,
 {
-    // Sized up front, not grown: at 10,000 services these lists are tens of
+    // Blocks of items, each taken by the next free core: a share fixed in advance
+    // leaves a core idle whenever the other is slowed. Each block's list is sized up
+    // front, and so is the whole: at 10,000 services these lists are tens of
     // thousands long, and in this allocator each step of growth lands on fresh
     // memory, which the kernel must zero (docs/performance.md).
-    let shares = map_shares(items, |share| {
-        let mut out = Vec::with_capacity(share.len());
-        for item in share {
+    // A few blocks per core at least: a list of five clusters is five blocks.
+    let block = (items.len() / (8 * threads())).clamp(1, BLOCK);
+    let blocks: Vec<&[T]> = items.chunks(block).collect();
+    let lists = map_each(&blocks, |block| {
+        let mut out = Vec::with_capacity(block.len());
+        for item in *block {
             out.extend(f(item));
         }
         out
     });
-    let mut out = Vec::with_capacity(shares.iter().map(Vec::len).sum());
-    for mut share in shares {
-        out.append(&mut share);
+    let mut out = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+    for mut list in lists {
+        out.append(&mut list);
     }
     out
 }
+
+/// How many items of [`flat_map`] a core takes at a time, at most.
+const BLOCK: usize = 128;
 
 #[cfg(test)]
 mod tests {
@@ -205,6 +219,18 @@ mod tests {
         let want: Vec<u32> = items.iter().flat_map(|i| [*i, *i]).collect();
         assert_eq!(out, want);
         assert_eq!(map_shares(&[] as &[u32], |s| s.len()), vec![0]);
+        // Lists of uneven length, and a list shorter than a block per core.
+        let uneven = flat_map(&items, |i| vec![*i; (*i % 3) as usize]);
+        let want: Vec<u32> = items
+            .iter()
+            .flat_map(|i| std::iter::repeat_n(*i, (*i % 3) as usize))
+            .collect();
+        assert_eq!(uneven, want);
+        assert_eq!(flat_map(&[1u32, 2, 3], |i| vec![*i]), vec![1, 2, 3]);
+        // Shares in order, the calling thread's first.
+        let firsts = map_shares(&items, |share| share.first().copied());
+        assert!(firsts.is_sorted() && firsts.iter().all(Option::is_some), "{firsts:?}");
+        assert_eq!(firsts.first(), Some(&Some(0)));
     }
 
     #[test]
@@ -241,6 +267,11 @@ mod tests {
                 assert!(*i != 99, "boom");
                 vec![*i]
             })
+        });
+        assert!(caught.is_err());
+        // In the calling thread's own share too.
+        let caught = std::panic::catch_unwind(|| {
+            map_shares(&items, |share| assert!(!share.contains(&0), "boom"))
         });
         assert!(caught.is_err());
     }

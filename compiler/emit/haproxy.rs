@@ -25,8 +25,8 @@ use std::net::IpAddr;
 use serde::Serialize;
 use tera::{Context, Tera};
 
-use super::{engine, escape, render, render_sized, Artifact, Content};
-use crate::alloc::{Allocation, KeyRef};
+use super::{engine, escape, render, render_sized, Artifact, Content, Lookups};
+use crate::alloc::KeyRef;
 use crate::model::{Cluster, LbSku, Model, Network, NetworkMode, Os, ServiceType};
 use std::borrow::Cow;
 
@@ -67,14 +67,14 @@ struct Server {
 }
 
 /// Writes every cluster's load-balancer configuration.
-pub fn emit(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
+pub(crate) fn emit(model: &Model, lookups: &Lookups) -> Vec<Artifact> {
     let haproxy = engine("haproxy.cfg", HAPROXY_TEMPLATE, escape::haproxy);
     let keepalived = engine("keepalived.conf", KEEPALIVED_TEMPLATE, escape::keepalived);
     let cx = Cx {
         model,
-        addresses: alloc.address_map(),
-        node_ports: alloc.node_port_map(),
-        workloads: crate::model::index::WorkloadIndex::new(model),
+        addresses: &lookups.addresses,
+        node_ports: &lookups.node_ports,
+        workloads: &lookups.workloads,
     };
     let mut jobs: Vec<(&Cluster, &Network, usize)> = Vec::new();
     for network in sorted_networks(model) {
@@ -193,9 +193,9 @@ fn sorted_networks(model: &Model) -> Vec<&Network> {
 
 struct Cx<'m> {
     model: &'m Model,
-    addresses: HashMap<KeyRef<'m>, IpAddr>,
-    node_ports: HashMap<KeyRef<'m>, u16>,
-    workloads: crate::model::index::WorkloadIndex<'m>,
+    addresses: &'m HashMap<KeyRef<'m>, IpAddr>,
+    node_ports: &'m HashMap<KeyRef<'m>, u16>,
+    workloads: &'m crate::model::index::WorkloadIndex<'m>,
 }
 
 /// The node addresses of a cluster: control-plane VMs, and workers per pool with

@@ -20,13 +20,12 @@
 use std::collections::BTreeMap;
 
 use foldhash::HashMap;
-use std::net::IpAddr;
 
 use serde::Serialize;
 
 use super::yaml::to_document;
-use super::Artifact;
-use crate::alloc::{Allocation, KeyRef};
+use super::{Artifact, Lookups};
+use crate::alloc::KeyRef;
 use crate::model::{
     Cluster, Ingress, Labels, Model, Os, PathMatch, PortRef, Service, ServiceType, Workload,
 };
@@ -36,8 +35,8 @@ use crate::par;
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "trellis");
 
 /// Writes every cluster's manifests, one share of each kind of object per core.
-pub fn emit(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
-    let cx = Context::new(alloc);
+pub(crate) fn emit(model: &Model, lookups: &Lookups) -> Vec<Artifact> {
+    let cx = Context { lookups };
     let clusters: HashMap<&str, &Cluster> = model
         .clusters
         .iter()
@@ -95,19 +94,11 @@ pub fn emit(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
     out
 }
 
-struct Context<'m> {
-    addresses: HashMap<KeyRef<'m>, IpAddr>,
-    node_ports: HashMap<KeyRef<'m>, u16>,
+struct Context<'l, 'm> {
+    lookups: &'l Lookups<'m>,
 }
 
-impl<'m> Context<'m> {
-    fn new(alloc: &'m Allocation) -> Context<'m> {
-        Context {
-            addresses: alloc.address_map(),
-            node_ports: alloc.node_port_map(),
-        }
-    }
-
+impl Context<'_, '_> {
     fn service(&self, s: &Service) -> ServiceObject {
         let key = |port: u16, protocol| {
             KeyRef::NodePort(
@@ -137,12 +128,14 @@ impl<'m> Context<'m> {
                     None => IntOrString::Int(p.port.value),
                 },
                 node_port: self
+                    .lookups
                     .node_ports
                     .get(&key(p.port.value, p.protocol.value))
                     .copied(),
             })
             .collect();
         let address = self
+            .lookups
             .addresses
             .get(&KeyRef::Service(
                 &s.cluster.value,

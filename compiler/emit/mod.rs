@@ -172,7 +172,17 @@ pub fn emit_each(
     sink: &mut dyn FnMut(Vec<Artifact>),
 ) {
     use crate::timing::stage;
-    let mut manifests = stage("emit kubernetes", || kubernetes::emit(model, alloc));
+    // What the emitters look up, made once, at once.
+    let ((addresses, node_ports), workloads) = crate::par::join(
+        || (alloc.address_map(), alloc.node_port_map()),
+        || crate::model::index::WorkloadIndex::new(model),
+    );
+    let lookups = Lookups {
+        addresses,
+        node_ports,
+        workloads,
+    };
+    let mut manifests = stage("emit kubernetes", || kubernetes::emit(model, &lookups));
     manifests.extend(stage("emit policies", || policy::emit(model, alloc)));
     if layout == Layout::Bundle {
         manifests = stage("bundle", || bundle(manifests));
@@ -186,8 +196,16 @@ pub fn emit_each(
         .collect();
     sink(manifests);
     sink(kustomizations);
-    sink(stage("emit haproxy", || haproxy::emit(model, alloc)));
+    sink(stage("emit haproxy", || haproxy::emit(model, &lookups)));
     sink(stage("emit powershell", || powershell::emit(model, &paths)));
+}
+
+/// Every allocated address and node port by what it is for, and the workloads by
+/// label: the Kubernetes and HAProxy emitters look up two or three per service.
+pub(crate) struct Lookups<'a> {
+    pub addresses: foldhash::HashMap<crate::alloc::KeyRef<'a>, std::net::IpAddr>,
+    pub node_ports: foldhash::HashMap<crate::alloc::KeyRef<'a>, u16>,
+    pub workloads: crate::model::index::WorkloadIndex<'a>,
 }
 
 /// A template engine for one built-in template (`stdlib/templates`), escaping every
