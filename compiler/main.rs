@@ -406,16 +406,16 @@ fn finish_check(
     use trellis::timing::stage;
     // The lock's text and the summary are made while the outputs are swapped in; the
     // lock is written only once they are.
-    let (written, (text, unchanged, said)) = trellis::par::join(
+    let (written, (text, said)) = trellis::par::join(
         || stage("swap outputs", || staging.commit()),
         || {
-            let text = stage("lock render", || trellis::lock::render(alloc));
-            let unchanged = sources.lock().is_some_and(|(_, file)| file.text == text);
-            let said = matches!(args.format, Format::Text)
-                .then(|| stage("summary", || summary(alloc, unchanged)));
-            (text, unchanged, said)
+            trellis::par::join(
+                || stage("lock render", || trellis::lock::render(alloc)),
+                || matches!(args.format, Format::Text).then(|| stage("summary", || summary(alloc))),
+            )
         },
     );
+    let unchanged = sources.lock().is_some_and(|(_, file)| file.text == text);
     if let Err(e) = written {
         return io_failure(e);
     }
@@ -426,7 +426,7 @@ fn finish_check(
         }
     }
     if let Some(said) = said {
-        print!("{said}");
+        print!("{}{said}", summary_head(alloc, unchanged));
         println!(
             "wrote {files} file{} to {}",
             if files == 1 { "" } else { "s" },
@@ -436,9 +436,9 @@ fn finish_check(
     0
 }
 
-/// A short account of the allocation: what is new, and where everything is.
-fn summary(alloc: &trellis::alloc::Allocation, unchanged: bool) -> String {
-    use trellis::alloc::{AllocKey, Origin};
+/// The first line of the account of the allocation: how much is new.
+fn summary_head(alloc: &trellis::alloc::Allocation, unchanged: bool) -> String {
+    use trellis::alloc::Origin;
     let origins = alloc
         .addresses
         .iter()
@@ -452,14 +452,20 @@ fn summary(alloc: &trellis::alloc::Allocation, unchanged: bool) -> String {
             Origin::Pinned => pinned += 1,
         }
     }
-    let mut out = format!(
+    format!(
         "allocated: {new} new, {kept} kept from trellis.lock, {pinned} pinned ({})\n",
         if unchanged {
             "trellis.lock unchanged"
         } else {
             "trellis.lock written"
         }
-    );
+    )
+}
+
+/// The rest of the account of the allocation: where everything is, a line each.
+fn summary(alloc: &trellis::alloc::Allocation) -> String {
+    use trellis::alloc::AllocKey;
+    let mut out = String::new();
     // Node VMs are summarised per cluster; everything else gets a line.
     let mut nodes: std::collections::BTreeMap<String, (usize, std::net::IpAddr, std::net::IpAddr)> =
         std::collections::BTreeMap::new();

@@ -229,7 +229,10 @@ mod tests {
         assert_eq!(flat_map(&[1u32, 2, 3], |i| vec![*i]), vec![1, 2, 3]);
         // Shares in order, the calling thread's first.
         let firsts = map_shares(&items, |share| share.first().copied());
-        assert!(firsts.is_sorted() && firsts.iter().all(Option::is_some), "{firsts:?}");
+        assert!(
+            firsts.is_sorted() && firsts.iter().all(Option::is_some),
+            "{firsts:?}"
+        );
         assert_eq!(firsts.first(), Some(&Some(0)));
     }
 

@@ -297,8 +297,7 @@ pub fn check_node_peers(model: &Model, diags: &mut Diagnostics) {
 /// Pod selectors (`pods`, peer `pods`) that match no workload, and peer
 /// `namespaces` selectors that match no namespace (warnings); named ports in rules
 /// that no workload of the cluster declares.
-pub fn check_policy_selectors(model: &Model, diags: &mut Diagnostics) {
-    let index = WorkloadIndex::new(model);
+pub fn check_policy_selectors(model: &Model, index: &WorkloadIndex, diags: &mut Diagnostics) {
     for policy in &model.policies {
         let c = policy.cluster.value.as_str();
         let own_ns = policy.namespace.as_ref().map(|n| n.value.as_str());

@@ -15,8 +15,7 @@ use crate::model::index::WorkloadIndex;
 use crate::model::{Model, PortRef, Service, ServiceType, Workload};
 use crate::source::Span;
 
-pub fn check_services(model: &Model, diags: &mut Diagnostics) {
-    let index = WorkloadIndex::new(model);
+pub fn check_services(model: &Model, index: &WorkloadIndex, diags: &mut Diagnostics) {
     // Namespaces with a workload that failed to lower: its labels are unknown, so a
     // selector that matches nothing there may well match it.
     let lowered: HashSet<(&str, &str, &str)> = model
