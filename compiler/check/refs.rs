@@ -52,17 +52,57 @@ pub fn check_duplicates(model: &Model, diags: &mut Diagnostics) {
     }
 }
 
+/// A scope named by borrowed names, for lookups that copy nothing: a reference is
+/// checked for every declaration, and at 30,000 declarations copying its scope's
+/// names into a [`Scope`] for each lookup was most of this pass.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+struct At<'a> {
+    cluster: Option<&'a str>,
+    namespace: Option<&'a str>,
+}
+
+impl<'a> At<'a> {
+    fn of(scope: &'a Scope) -> At<'a> {
+        At {
+            cluster: scope.cluster.as_deref(),
+            namespace: scope.namespace.as_deref(),
+        }
+    }
+
+    fn cluster(cluster: &'a str) -> At<'a> {
+        At {
+            cluster: Some(cluster),
+            namespace: None,
+        }
+    }
+
+    fn namespace(cluster: &'a str, namespace: &'a str) -> At<'a> {
+        At {
+            cluster: Some(cluster),
+            namespace: Some(namespace),
+        }
+    }
+
+    /// The owned scope, for a message.
+    fn scope(self) -> Scope {
+        Scope {
+            cluster: self.cluster.map(str::to_string),
+            namespace: self.namespace.map(str::to_string),
+        }
+    }
+}
+
 /// The declared names, by kind and scope.
 struct Names<'m> {
-    by_scope: HashMap<(DeclKind, Scope), Vec<&'m str>>,
+    by_scope: HashMap<(DeclKind, At<'m>), Vec<&'m str>>,
 }
 
 impl<'m> Names<'m> {
     fn new(model: &'m Model) -> Names<'m> {
-        let mut by_scope: HashMap<(DeclKind, Scope), Vec<&'m str>> = HashMap::new();
+        let mut by_scope: HashMap<(DeclKind, At<'m>), Vec<&'m str>> = HashMap::new();
         for decl in model.declarations.iter().filter(|d| d.scoped) {
             by_scope
-                .entry((decl.kind, decl.scope.clone()))
+                .entry((decl.kind, At::of(&decl.scope)))
                 .or_default()
                 .push(decl.name.value.as_str());
         }
@@ -73,32 +113,32 @@ impl<'m> Names<'m> {
         Names { by_scope }
     }
 
-    fn get(&self, kind: DeclKind, scope: &Scope) -> &[&'m str] {
+    fn get(&self, kind: DeclKind, at: At<'m>) -> &[&'m str] {
         self.by_scope
-            .get(&(kind, scope.clone()))
+            .get(&(kind, at))
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }
 
-    fn has_cluster(&self, name: &str) -> bool {
-        self.get(DeclKind::Cluster, &Scope::default())
+    fn has_cluster(&self, name: &'m str) -> bool {
+        self.get(DeclKind::Cluster, At::default())
             .binary_search(&name)
             .is_ok()
     }
 
-    fn has_namespace(&self, cluster: &str, name: &str) -> bool {
+    fn has_namespace(&self, cluster: &'m str, name: &'m str) -> bool {
         BUILTIN_NAMESPACES.contains(&name)
             || self
-                .get(DeclKind::Namespace, &cluster_scope(cluster))
+                .get(DeclKind::Namespace, At::cluster(cluster))
                 .binary_search(&name)
                 .is_ok()
     }
 
-    /// Reports `reference` unless a `kind` of that name exists in `scope`.
-    fn expect(&self, diags: &mut Diagnostics, kind: DeclKind, scope: &Scope, reference: &Name) {
+    /// Reports `reference` unless a `kind` of that name exists in scope `at`.
+    fn expect(&self, diags: &mut Diagnostics, kind: DeclKind, at: At<'m>, reference: &Name) {
         // The declared names are sorted: a lookup is a binary search, and the list of
         // candidates is only built for a reference that does not resolve.
-        let declared = self.get(kind, scope);
+        let declared = self.get(kind, at);
         let builtin =
             kind == DeclKind::Namespace && BUILTIN_NAMESPACES.contains(&reference.value.as_str());
         if builtin || declared.binary_search(&reference.value.as_str()).is_ok() {
@@ -113,6 +153,7 @@ impl<'m> Names<'m> {
         if names.contains(&reference.value.as_str()) {
             return;
         }
+        let scope = at.scope();
         let place = match kind {
             DeclKind::Network | DeclKind::Cluster => String::new(),
             _ => format!(" in {scope}"),
@@ -129,7 +170,7 @@ impl<'m> Names<'m> {
             None if names.is_empty() => diag.help(format!(
                 "no {} is declared{place}; declare `{}`",
                 kind.noun(),
-                declaration_example(kind, scope, &reference.value)
+                declaration_example(kind, &scope, &reference.value)
             )),
             None => diag.help(format!("declared {}s: {listed}", kind.noun())),
         };
@@ -158,28 +199,14 @@ fn list_names(names: &[&str]) -> String {
     out.join(", ")
 }
 
-fn cluster_scope(cluster: &str) -> Scope {
-    Scope {
-        cluster: Some(cluster.to_string()),
-        namespace: None,
-    }
-}
-
-fn ns_scope(cluster: &str, namespace: &str) -> Scope {
-    Scope {
-        cluster: Some(cluster.to_string()),
-        namespace: Some(namespace.to_string()),
-    }
-}
-
 pub fn check_references(model: &Model, diags: &mut Diagnostics) {
     let names = Names::new(model);
-    let project = Scope::default();
+    let project = At::default();
     for host in &model.hosts {
-        names.expect(diags, DeclKind::Network, &project, &host.network);
+        names.expect(diags, DeclKind::Network, project, &host.network);
     }
     for cluster in &model.clusters {
-        names.expect(diags, DeclKind::Network, &project, &cluster.network);
+        names.expect(diags, DeclKind::Network, project, &cluster.network);
     }
     // The scope references of every declaration, complete or not: its cluster, then
     // (when the cluster exists) its namespace.
@@ -187,12 +214,12 @@ pub fn check_references(model: &Model, diags: &mut Diagnostics) {
         let Some(cluster) = &decl.cluster_ref else {
             continue;
         };
-        names.expect(diags, DeclKind::Cluster, &project, cluster);
+        names.expect(diags, DeclKind::Cluster, project, cluster);
         if let (Some(namespace), true) = (&decl.namespace_ref, names.has_cluster(&cluster.value)) {
             names.expect(
                 diags,
                 DeclKind::Namespace,
-                &cluster_scope(&cluster.value),
+                At::cluster(&cluster.value),
                 namespace,
             );
         }
@@ -201,9 +228,9 @@ pub fn check_references(model: &Model, diags: &mut Diagnostics) {
         if !names.has_namespace(&ingress.cluster.value, &ingress.namespace.value) {
             continue;
         }
-        let scope = ns_scope(&ingress.cluster.value, &ingress.namespace.value);
+        let scope = At::namespace(&ingress.cluster.value, &ingress.namespace.value);
         for route in ingress.rules.iter().flat_map(|r| &r.routes) {
-            names.expect(diags, DeclKind::Service, &scope, &route.service);
+            names.expect(diags, DeclKind::Service, scope, &route.service);
         }
     }
     for policy in &model.policies {
@@ -214,17 +241,17 @@ pub fn check_references(model: &Model, diags: &mut Diagnostics) {
         let own_ns = policy.namespace.as_ref().map(|n| n.value.as_str());
         if let Some(ns) = own_ns.filter(|ns| names.has_namespace(cluster, ns)) {
             for w in &policy.workloads {
-                names.expect(diags, DeclKind::Workload, &ns_scope(cluster, ns), w);
+                names.expect(diags, DeclKind::Workload, At::namespace(cluster, ns), w);
             }
         }
         for peer in policy.rules.iter().flat_map(|r| &r.peers) {
             if let Some(ns) = &peer.namespace {
-                names.expect(diags, DeclKind::Namespace, &cluster_scope(cluster), ns);
+                names.expect(diags, DeclKind::Namespace, At::cluster(cluster), ns);
             }
             let peer_ns = peer.namespace.as_ref().map(|n| n.value.as_str()).or(own_ns);
             if let (Some(w), Some(ns)) = (&peer.workload, peer_ns) {
                 if names.has_namespace(cluster, ns) {
-                    names.expect(diags, DeclKind::Workload, &ns_scope(cluster, ns), w);
+                    names.expect(diags, DeclKind::Workload, At::namespace(cluster, ns), w);
                 }
             }
         }
