@@ -117,10 +117,17 @@ impl AllocKey {
 
     /// Parses the text form written by `Display`.
     pub fn parse(text: &str) -> Option<AllocKey> {
-        let parts: Vec<&str> = text.split('/').collect();
+        // At most six parts, gathered without allocating: a lock has an entry per
+        // service.
+        let mut parts = [""; 6];
+        let mut count = 0;
+        for part in text.split('/') {
+            *parts.get_mut(count)? = part;
+            count += 1;
+        }
         let num = |s: &str| s.parse::<u32>().ok();
         let owned = |s: &str| s.to_string();
-        Some(match parts.as_slice() {
+        Some(match parts.get(..count)? {
             ["host", "node", i] => AllocKey::HostNode(num(i)?),
             ["host", "api-server"] => AllocKey::HostApiServer,
             ["cluster", c, "api-server"] => AllocKey::ApiServer(owned(c)),
@@ -669,5 +676,42 @@ fn show_value(value: u32, pool_name: &str) -> String {
         format!("node port {value}")
     } else {
         Ipv4Addr::from(value).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every key reads back from the text `trellis.lock` records for it; anything
+    /// else, longer lists of parts included, reads as nothing.
+    #[test]
+    fn keys_read_back_from_their_text() {
+        let c = || "shop".to_string();
+        let keys = [
+            AllocKey::HostNode(2),
+            AllocKey::HostApiServer,
+            AllocKey::ApiServer(c()),
+            AllocKey::ControlPlane(c(), 0),
+            AllocKey::Worker(c(), "linux".into(), 3),
+            AllocKey::LoadBalancer(c(), 1),
+            AllocKey::Upgrade(c(), 0),
+            AllocKey::Service(c(), "apps".into(), "web".into()),
+            AllocKey::NodePort(c(), "apps".into(), "web".into(), 443, Protocol::Udp),
+        ];
+        for key in keys {
+            assert_eq!(AllocKey::parse(&key.to_string()), Some(key.clone()), "{key}");
+        }
+        for text in [
+            "",
+            "/",
+            "host",
+            "service/shop/apps/web/80/TCP/extra",
+            "service/shop/apps/web/80/TCP/a/b/c",
+            "cluster/shop/pool/linux/x",
+            "service/shop/apps/web/80/XTP",
+        ] {
+            assert_eq!(AllocKey::parse(text), None, "{text}");
+        }
     }
 }
