@@ -700,7 +700,11 @@ mod tests {
             AllocKey::NodePort(c(), "apps".into(), "web".into(), 443, Protocol::Udp),
         ];
         for key in keys {
-            assert_eq!(AllocKey::parse(&key.to_string()), Some(key.clone()), "{key}");
+            assert_eq!(
+                AllocKey::parse(&key.to_string()),
+                Some(key.clone()),
+                "{key}"
+            );
         }
         for text in [
             "",
