@@ -314,13 +314,15 @@ pub fn allocate(model: &Model, lock: Option<&Lock>, diags: &mut Diagnostics) -> 
     let ((addresses, address_diags), (node_ports, port_diags)) = crate::par::join(
         || {
             let mut diags = Diagnostics::new();
-            let addresses =
+            let mut addresses =
                 allocate_addresses(model, lock, &clusters, &services, &networks, &mut diags);
+            addresses.sort_by(|a, b| (&a.network, a.address).cmp(&(&b.network, b.address)));
             (addresses, diags)
         },
         || {
             let mut diags = Diagnostics::new();
-            let node_ports = allocate_node_ports(lock, &clusters, &services, &mut diags);
+            let mut node_ports = allocate_node_ports(lock, &clusters, &services, &mut diags);
+            node_ports.sort_by(|a, b| (&a.cluster, a.node_port).cmp(&(&b.cluster, b.node_port)));
             (node_ports, diags)
         },
     );
@@ -328,12 +330,6 @@ pub fn allocate(model: &Model, lock: Option<&Lock>, diags: &mut Diagnostics) -> 
     diags.extend(port_diags);
     alloc.addresses = addresses;
     alloc.node_ports = node_ports;
-    alloc
-        .addresses
-        .sort_by(|a, b| (&a.network, a.address).cmp(&(&b.network, b.address)));
-    alloc
-        .node_ports
-        .sort_by(|a, b| (&a.cluster, a.node_port).cmp(&(&b.cluster, b.node_port)));
     alloc.plugins = clusters
         .iter()
         .map(|c| (c.name.value.clone(), c.plugin.value))
