@@ -154,14 +154,13 @@ fn json_related_spans_point_into_other_files() {
     assert!(err.contains("first declared here"), "{err}");
 }
 
+/// A clean project but for one warning (TR0701, a retired plugin).
+const RETIRED_PLUGIN: &str = "network \"corp\" { switch \"External\"; mode \"dhcp\"; vips \"10.0.0.1\" \"10.0.0.9\" }\ncluster \"old\" { network \"corp\"; plugin \"flannel\"; control-plane { addresses \"10.0.1.1\"; }; node-pool \"linux\" { addresses \"10.0.1.2\"; } }\n";
+
 #[test]
 fn warnings_pass_unless_denied() {
     let dir = tempfile::tempdir().expect("tempdir");
-    write(
-        dir.path(),
-        "p.kdl",
-        "network \"corp\" { switch \"External\"; mode \"dhcp\"; vips \"10.0.0.1\" \"10.0.0.9\" }\ncluster \"old\" { network \"corp\"; plugin \"flannel\"; control-plane { addresses \"10.0.1.1\"; }; node-pool \"linux\" { addresses \"10.0.1.2\"; } }\n",
-    );
+    write(dir.path(), "p.kdl", RETIRED_PLUGIN);
     let out = trellis(&["check", "."], Some(dir.path()));
     assert_eq!(code(&out), 0);
     assert!(text(&out.stderr).contains("TR0701"));
@@ -370,11 +369,7 @@ fn build_refuses_to_replace_a_folder_it_did_not_write() {
 #[test]
 fn a_build_failing_after_emitting_leaves_the_previous_output() {
     let dir = tempfile::tempdir().expect("tempdir");
-    write(
-        dir.path(),
-        "p.kdl",
-        "network \"corp\" { switch \"External\"; mode \"dhcp\"; vips \"10.0.0.1\" \"10.0.0.9\" }\ncluster \"old\" { network \"corp\"; plugin \"flannel\"; control-plane { addresses \"10.0.1.1\"; }; node-pool \"linux\" { addresses \"10.0.1.2\"; } }\n",
-    );
+    write(dir.path(), "p.kdl", RETIRED_PLUGIN);
     let out = trellis(&["build", "."], Some(dir.path()));
     assert_eq!(code(&out), 0, "{}", text(&out.stderr));
     let mut before = walk_files(&dir.path().join("out"));
