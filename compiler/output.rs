@@ -82,8 +82,11 @@ pub struct Staging {
     dir: PathBuf,
     new: PathBuf,
     old: PathBuf,
-    /// The folders made in `new`, relative to it.
-    folders: std::collections::BTreeSet<PathBuf>,
+    /// The folders made in `new`, relative to it, each with whether the same folder
+    /// of the previous output is a real folder (not a link), whose files may be kept.
+    folders: std::collections::BTreeMap<PathBuf, bool>,
+    /// The previous output, when trellis wrote it (it has the marker).
+    previous: Option<PathBuf>,
     files: usize,
     committed: bool,
 }
@@ -112,19 +115,30 @@ impl Staging {
             std::fs::remove_dir_all(&new).map_err(io(&new))?;
         }
         std::fs::create_dir_all(&new).map_err(io(&new))?;
+        let previous = real_folder(dir)
+            .then(|| dir.join(MARKER))
+            .filter(|marker| marker.is_file())
+            .map(|_| dir.to_path_buf());
         Ok(Staging {
             dir: dir.to_path_buf(),
             new,
             old,
-            folders: std::collections::BTreeSet::new(),
+            folders: std::collections::BTreeMap::new(),
+            previous,
             files: 0,
             committed: false,
         })
     }
 
-    /// Writes `artifacts` into the temporary folder.
+    /// Writes `artifacts` into the temporary folder. A large file whose previous
+    /// output holds exactly the same bytes is linked to it instead ([`KEEP_FROM`]).
     pub fn write(&mut self, artifacts: &[Artifact]) -> Result<(), OutputError> {
-        write_all(&self.new, &mut self.folders, artifacts)?;
+        write_all(
+            &self.new,
+            self.previous.as_deref(),
+            &mut self.folders,
+            artifacts,
+        )?;
         self.files += artifacts.len();
         Ok(())
     }
@@ -194,10 +208,12 @@ fn write_file(path: &Path, content: &Content) -> std::io::Result<()> {
 /// The buffer a file of many parts is written through.
 const WRITE_BUFFER: usize = 256 * 1024;
 
-/// Writes `artifacts` under `root`, making the folders not in `made` yet.
+/// Writes `artifacts` under `root`, making the folders not in `made` yet; with the
+/// `previous` output, keeps its large files that are unchanged.
 fn write_all(
     root: &Path,
-    made: &mut std::collections::BTreeSet<PathBuf>,
+    previous: Option<&Path>,
+    made: &mut std::collections::BTreeMap<PathBuf, bool>,
     artifacts: &[Artifact],
 ) -> Result<(), OutputError> {
     let mut folders = std::collections::BTreeSet::new();
@@ -209,7 +225,7 @@ fn write_all(
         if !safe || artifact.path.is_empty() {
             return Err(err(rel, "refusing to write outside the output folder"));
         }
-        if let Some(parent) = rel.parent().filter(|p| !made.contains(*p)) {
+        if let Some(parent) = rel.parent().filter(|p| !made.contains_key(*p)) {
             folders.insert(parent);
         }
     }
@@ -218,15 +234,102 @@ fn write_all(
     for folder in folders {
         let path = root.join(folder);
         std::fs::create_dir_all(&path).map_err(io(&path))?;
-        made.insert(folder.to_path_buf());
+        // A previous file is only kept from a folder reached without following a
+        // link, so that nothing outside the output folder becomes part of it.
+        let real = previous.is_some_and(|p| {
+            folder
+                .ancestors()
+                .filter(|a| !a.as_os_str().is_empty())
+                .all(|a| real_folder(&p.join(a)))
+        });
+        made.insert(folder.to_path_buf(), real);
     }
+    let made = &*made;
     crate::par::map_shares(artifacts, |batch| -> Result<(), OutputError> {
         for artifact in batch {
             let path = root.join(&artifact.path);
-            write_file(&path, &artifact.content).map_err(io(&path))?;
+            let from = Path::new(&artifact.path)
+                .parent()
+                .filter(|folder| made.get(*folder).copied().unwrap_or(false))
+                .and(previous)
+                .map(|p| p.join(&artifact.path));
+            let kept = from.is_some_and(|from| keep(&from, &path, &artifact.content));
+            if !kept {
+                write_file(&path, &artifact.content).map_err(io(&path))?;
+            }
         }
         Ok(())
     })
     .into_iter()
     .collect::<Result<(), OutputError>>()
+}
+
+/// Files at least this large are kept from the previous output when their bytes
+/// are unchanged: linked, not written again. Rewriting a bundle or a load
+/// balancer's configuration (megabytes at 10,000 services) costs fresh memory for
+/// the page cache, and removing the old copy costs as much again; comparing reads
+/// what the cache already holds. An unchanged file also keeps its time stamps.
+/// Smaller files (one per object in the default layout) are written: opening and
+/// comparing each would cost more than writing it.
+pub const KEEP_FROM: usize = 64 * 1024;
+
+/// Links `to` to the previous output's `from` when `from` is a regular file (not a
+/// link) holding exactly `content`, of at least [`KEEP_FROM`] bytes. Any doubt
+/// (an error, another size, a byte that differs, no hard links on this file
+/// system) answers no, and the file is written.
+fn keep(from: &Path, to: &Path, content: &Content) -> bool {
+    let size: usize = content.parts().iter().map(|p| p.len()).sum();
+    if size < KEEP_FROM {
+        return false;
+    }
+    let regular = std::fs::symlink_metadata(from)
+        .is_ok_and(|m| m.file_type().is_file() && m.len() == size as u64);
+    regular && same_bytes(from, content) && std::fs::hard_link(from, to).is_ok()
+}
+
+/// Whether the file at `path` holds exactly the bytes of `content`, read a block
+/// at a time.
+fn same_bytes(path: &Path, content: &Content) -> bool {
+    use std::io::Read;
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut block = vec![0u8; COMPARE_BLOCK];
+    let mut parts = content.parts().iter().map(|p| p.as_bytes());
+    let mut part: &[u8] = &[];
+    loop {
+        let read = match file.read(&mut block) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return false,
+        };
+        let mut chunk = block.get(..read).unwrap_or_default();
+        while !chunk.is_empty() {
+            if part.is_empty() {
+                match parts.next() {
+                    Some(next) => part = next,
+                    // The file is longer than the content.
+                    None => return false,
+                }
+                continue;
+            }
+            let n = part.len().min(chunk.len());
+            let (mine, theirs) = (part.split_at(n), chunk.split_at(n));
+            if mine.0 != theirs.0 {
+                return false;
+            }
+            (part, chunk) = (mine.1, theirs.1);
+        }
+    }
+    // The file ended: the content must have ended too.
+    part.is_empty() && parts.all(<[u8]>::is_empty)
+}
+
+/// The block [`same_bytes`] reads at a time.
+const COMPARE_BLOCK: usize = 64 * 1024;
+
+/// Whether `path` is a folder itself, not a link to one.
+fn real_folder(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_dir())
 }

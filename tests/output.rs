@@ -203,3 +203,91 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// A large file whose bytes are unchanged is kept from the previous output (the same
+/// file, linked, so its time stamps stay); one byte changed, a small file, or a
+/// previous file or folder that is a link, and the file is written afresh.
+#[cfg(unix)]
+#[test]
+fn unchanged_large_files_are_kept_and_everything_else_is_written() {
+    use std::os::unix::fs::MetadataExt;
+    use trellis::output::KEEP_FROM;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("out");
+    let inode = |rel: &str| std::fs::metadata(out.join(rel)).expect("metadata").ino();
+    // Large contents of the same length, differing in their last byte, and made of
+    // parts that cut the comparison's blocks at other places.
+    let big = |last: char| -> Artifact {
+        let mut parts: Vec<std::borrow::Cow<'static, str>> = (0..KEEP_FROM / 1000 + 3)
+            .map(|i| std::borrow::Cow::Owned(format!("{i:0>999}\n")))
+            .collect();
+        parts.push(std::borrow::Cow::Owned(last.to_string()));
+        Artifact {
+            path: "c/kubernetes/manifests.yaml".to_string(),
+            content: trellis::emit::Content::from_parts(parts),
+        }
+    };
+    let text = |a: &Artifact| a.content.to_string();
+    let first = [
+        big('a'),
+        artifact("small.yaml", "x"),
+        artifact("c/big2.yaml", &"y".repeat(KEEP_FROM)),
+    ];
+    write_output(&out, &first).expect("first");
+    let (big_ino, small_ino, big2_ino) = (
+        inode("c/kubernetes/manifests.yaml"),
+        inode("small.yaml"),
+        inode("c/big2.yaml"),
+    );
+    // Unchanged: the large files are kept, the small one written again.
+    write_output(&out, &first).expect("second");
+    assert_eq!(inode("c/kubernetes/manifests.yaml"), big_ino);
+    assert_eq!(inode("c/big2.yaml"), big2_ino);
+    assert_ne!(inode("small.yaml"), small_ino);
+    assert_eq!(
+        read(&out, "c/kubernetes/manifests.yaml"),
+        Some(text(&big('a')))
+    );
+    // The last byte changed: written afresh, with the new bytes.
+    write_output(&out, &[big('b')]).expect("third");
+    assert_ne!(inode("c/kubernetes/manifests.yaml"), big_ino);
+    assert_eq!(
+        read(&out, "c/kubernetes/manifests.yaml"),
+        Some(text(&big('b')))
+    );
+    // A previous file that is a link to a file outside, with the same bytes: never
+    // linked into the output.
+    let outside = tmp.path().join("outside.yaml");
+    std::fs::write(&outside, text(&big('b'))).expect("outside");
+    let target = out.join("c/kubernetes/manifests.yaml");
+    std::fs::remove_file(&target).expect("remove");
+    std::os::unix::fs::symlink(&outside, &target).expect("symlink");
+    write_output(&out, &[big('b')]).expect("fourth");
+    let meta = std::fs::symlink_metadata(&target).expect("metadata");
+    assert!(meta.file_type().is_file());
+    assert_ne!(
+        meta.ino(),
+        std::fs::metadata(&outside).expect("outside").ino()
+    );
+    // A previous folder that is a link to a folder outside: its files are not kept.
+    let elsewhere = tmp.path().join("elsewhere");
+    std::fs::rename(out.join("c"), &elsewhere).expect("move");
+    std::os::unix::fs::symlink(&elsewhere, out.join("c")).expect("symlink");
+    let outside_ino = std::fs::metadata(elsewhere.join("kubernetes/manifests.yaml"))
+        .expect("outside")
+        .ino();
+    write_output(&out, &[big('b')]).expect("fifth");
+    assert!(std::fs::symlink_metadata(out.join("c"))
+        .expect("c")
+        .is_dir());
+    assert_ne!(inode("c/kubernetes/manifests.yaml"), outside_ino);
+    assert_eq!(
+        read(&out, "c/kubernetes/manifests.yaml"),
+        Some(text(&big('b')))
+    );
+    // What was outside is untouched.
+    assert_eq!(
+        std::fs::read_to_string(elsewhere.join("kubernetes/manifests.yaml")).ok(),
+        Some(text(&big('b')))
+    );
+}
