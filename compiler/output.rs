@@ -274,7 +274,8 @@ fn write_all(
 pub const KEEP_FROM: usize = 64 * 1024;
 
 /// Links `to` to the previous output's `from` when `from` is a regular file (not a
-/// link) holding exactly `content`, of at least [`KEEP_FROM`] bytes. Any doubt
+/// link, and on Unix of no other name) holding exactly `content`, of at least
+/// [`KEEP_FROM`] bytes. Any doubt
 /// (an error, another size, a byte that differs, no hard links on this file
 /// system) answers no, and the file is written.
 fn keep(from: &Path, to: &Path, content: &Content) -> bool {
@@ -283,8 +284,21 @@ fn keep(from: &Path, to: &Path, content: &Content) -> bool {
         return false;
     }
     let regular = std::fs::symlink_metadata(from)
-        .is_ok_and(|m| m.file_type().is_file() && m.len() == size as u64);
+        .is_ok_and(|m| m.file_type().is_file() && m.len() == size as u64 && single_link(&m));
     regular && same_bytes(from, content) && std::fs::hard_link(from, to).is_ok()
+}
+
+/// Whether no other name shares the file: one linked elsewhere (a copy made with
+/// `cp -l`) is not kept, so that what the output holds never changes with it.
+#[cfg(unix)]
+fn single_link(meta: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    meta.nlink() == 1
+}
+
+#[cfg(not(unix))]
+fn single_link(_: &std::fs::Metadata) -> bool {
+    true
 }
 
 /// Whether the file at `path` holds exactly the bytes of `content`, read a block

@@ -205,8 +205,9 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 /// A large file whose bytes are unchanged is kept from the previous output (the same
-/// file, linked, so its time stamps stay); one byte changed, a small file, or a
-/// previous file or folder that is a link, and the file is written afresh.
+/// file, linked, so its time stamps stay); one byte changed, a small file, a
+/// previous file or folder that is a link, or a previous file with another name
+/// elsewhere, and the file is written afresh.
 #[cfg(unix)]
 #[test]
 fn unchanged_large_files_are_kept_and_everything_else_is_written() {
@@ -289,5 +290,13 @@ fn unchanged_large_files_are_kept_and_everything_else_is_written() {
     assert_eq!(
         std::fs::read_to_string(elsewhere.join("kubernetes/manifests.yaml")).ok(),
         Some(text(&big('b')))
+    );
+    // A previous file with another name elsewhere (`cp -l`): not kept either.
+    let copy = tmp.path().join("copy.yaml");
+    std::fs::hard_link(out.join("c/kubernetes/manifests.yaml"), &copy).expect("link");
+    write_output(&out, &[big('b')]).expect("sixth");
+    assert_ne!(
+        inode("c/kubernetes/manifests.yaml"),
+        std::fs::metadata(&copy).expect("copy").ino()
     );
 }
