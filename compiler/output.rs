@@ -1,9 +1,11 @@
 //! Writing a build's artifacts to the output folder, all or nothing.
 //!
 //! The artifacts go to a fresh temporary folder beside the target
-//! (`.NAME.trellis-new`); only when every file is written is the previous output
-//! moved aside (`.NAME.trellis-old`), the new one renamed into place, and the old
-//! one removed. A failure before the swap leaves the previous output untouched; a
+//! (`.NAME.trellis-new`), a group at a time as the build makes them ([`Staging`]);
+//! only when every file is written is the previous output moved aside
+//! (`.NAME.trellis-old`), the new one renamed into place, and the old one removed.
+//! A large file whose previous version holds the same bytes is linked to it rather
+//! than written again ([`KEEP_FROM`]). A failure before the swap leaves the previous output untouched; a
 //! build killed between the two renames leaves the previous output in
 //! `.NAME.trellis-old`, which the next build puts back before it starts. Files of
 //! objects that no longer exist disappear with the old folder.
