@@ -277,11 +277,10 @@ pub const KEEP_FROM: usize = 64 * 1024;
 
 /// Links `to` to the previous output's `from` when `from` is a regular file (not a
 /// link, and on Unix of no other name) holding exactly `content`, of at least
-/// [`KEEP_FROM`] bytes. Any doubt
-/// (an error, another size, a byte that differs, no hard links on this file
-/// system) answers no, and the file is written.
+/// [`KEEP_FROM`] bytes. Any doubt (an error, another size, a byte that differs, no
+/// hard links on this file system) answers no, and the file is written.
 fn keep(from: &Path, to: &Path, content: &Content) -> bool {
-    let size: usize = content.parts().iter().map(|p| p.len()).sum();
+    let size = content.len();
     if size < KEEP_FROM {
         return false;
     }

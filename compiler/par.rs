@@ -23,8 +23,9 @@ pub fn threads() -> usize {
 
 /// Runs `f` on [`threads`] contiguous shares of `items` at once (the calling thread
 /// takes the first) and returns its results in the order of the shares. Runs on
-/// the calling thread alone when there is one thread or at most one item. A panic in a share is resumed on the calling thread,
-/// as if the work had run there: nothing is silently lost.
+/// the calling thread alone when there is one thread or at most one item. A panic
+/// in a share is resumed on the calling thread, as if the work had run there:
+/// nothing is silently lost.
 pub fn map_shares<T, R, F>(items: &[T], f: F) -> Vec<R>
 where
     T: Sync,
@@ -184,11 +185,9 @@ where
     F: Fn(&T) -> Vec<R> + Sync,
 {
     // Blocks of items, each taken by the next free core: a share fixed in advance
-    // leaves a core idle whenever the other is slowed. Each block's list is sized up
-    // front, and so is the whole: at 10,000 services these lists are tens of
-    // thousands long, and in this allocator each step of growth lands on fresh
-    // memory, which the kernel must zero (docs/performance.md).
-    // A few blocks per core at least: a list of five clusters is five blocks.
+    // leaves a core idle whenever the other is slowed. A few blocks per core at
+    // least: a list of five clusters is five blocks. Each block's list is sized up
+    // front, and so is the whole ([`concat`]).
     let block = (items.len() / (8 * threads())).clamp(1, BLOCK);
     let blocks: Vec<&[T]> = items.chunks(block).collect();
     let lists = map_each(&blocks, |block| {
@@ -198,6 +197,14 @@ where
         }
         out
     });
+    concat(lists)
+}
+
+/// The lists, one after the other, in a list sized up front, not grown: at 10,000
+/// services these lists are tens of thousands long, and in this allocator each
+/// step of growth lands on fresh memory, which the kernel must zero
+/// (docs/performance.md).
+pub fn concat<T>(lists: Vec<Vec<T>>) -> Vec<T> {
     let mut out = Vec::with_capacity(lists.iter().map(Vec::len).sum());
     for mut list in lists {
         out.append(&mut list);

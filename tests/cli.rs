@@ -357,8 +357,13 @@ fn build_refuses_to_replace_a_folder_it_did_not_write() {
         !dir.path().join("trellis.lock").exists(),
         "nothing recorded for a failed build"
     );
+    no_temporary_folder(dir.path(), "docs");
+}
+
+/// Asserts that no temporary output folder of `out` is left in `dir`.
+fn no_temporary_folder(dir: &Path, out: &str) {
     assert!(
-        !dir.path().join(".docs.trellis-new").exists(),
+        !dir.join(format!(".{out}.trellis-new")).exists(),
         "no temporary folder left behind"
     );
 }
@@ -413,10 +418,7 @@ fn a_build_failing_after_emitting_leaves_the_previous_output() {
         lock,
         std::fs::read(dir.path().join("trellis.lock")).expect("lock")
     );
-    assert!(
-        !dir.path().join(".out.trellis-new").exists(),
-        "no temporary folder left behind"
-    );
+    no_temporary_folder(dir.path(), "out");
 }
 
 #[test]

@@ -34,7 +34,8 @@ use crate::par;
 /// The label every object trellis writes carries.
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "trellis");
 
-/// Writes every cluster's manifests, one share of each kind of object per core.
+/// Writes every cluster's manifests, the objects of each kind in blocks to the next
+/// free core.
 pub(crate) fn emit(model: &Model, lookups: &Lookups) -> Vec<Artifact> {
     let cx = Context { lookups };
     let clusters: HashMap<&str, &Cluster> = model

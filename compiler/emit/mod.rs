@@ -89,6 +89,17 @@ impl Content {
         &self.parts
     }
 
+    /// The length of the text in bytes, without joining the parts (as `str::len`
+    /// through `Deref` would).
+    pub fn len(&self) -> usize {
+        self.parts.iter().map(|p| p.len()).sum()
+    }
+
+    /// Whether the text is empty, without joining the parts.
+    pub fn is_empty(&self) -> bool {
+        self.parts.iter().all(|p| p.is_empty())
+    }
+
     /// The whole text, owned: the one part itself, or the parts joined.
     pub fn into_string(self) -> String {
         let mut parts = self.parts;

@@ -67,7 +67,7 @@ pub fn emit(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
             .into(),
         });
     }
-    // The policies, one share per core.
+    // The policies, in blocks to the next free core.
     out.extend(crate::par::flat_map(&model.policies, |policy| {
         let c = &policy.cluster.value;
         let calico =

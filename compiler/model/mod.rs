@@ -56,17 +56,11 @@ impl Model {
         services
     }
 
-    /// The models of `pieces` one after the other, each list allocated once at its
-    /// final size: a large project is lowered in thousands of pieces (chunks of
-    /// files), and growing the lists piece by piece touched twice the memory.
+    /// The models of `pieces` (one per file) one after the other, each list
+    /// allocated once at its final size ([`crate::par::concat`]): growing the lists
+    /// piece by piece touched twice the memory.
     pub fn concat(pieces: Vec<Model>) -> Model {
-        fn flat<T>(lists: Vec<Vec<T>>) -> Vec<T> {
-            let mut out = Vec::with_capacity(lists.iter().map(Vec::len).sum());
-            for mut list in lists {
-                out.append(&mut list);
-            }
-            out
-        }
+        use crate::par::concat;
         let (mut networks, mut hosts, mut clusters, mut namespaces, mut workloads) =
             (vec![], vec![], vec![], vec![], vec![]);
         let (mut services, mut ingresses, mut policies, mut expectations, mut declarations) =
@@ -98,19 +92,19 @@ impl Model {
         }
         // The four long lists, two at a time: tens of megabytes at 10,000 services.
         let ((workloads, declarations), (services, policies)) = crate::par::join(
-            || (flat(workloads), flat(declarations)),
-            || (flat(services), flat(policies)),
+            || (concat(workloads), concat(declarations)),
+            || (concat(services), concat(policies)),
         );
         Model {
-            networks: flat(networks),
-            hosts: flat(hosts),
-            clusters: flat(clusters),
-            namespaces: flat(namespaces),
+            networks: concat(networks),
+            hosts: concat(hosts),
+            clusters: concat(clusters),
+            namespaces: concat(namespaces),
             workloads,
             services,
-            ingresses: flat(ingresses),
+            ingresses: concat(ingresses),
             policies,
-            expectations: flat(expectations),
+            expectations: concat(expectations),
             declarations,
         }
     }
