@@ -298,7 +298,8 @@ pub fn allocate(model: &Model, lock: Option<&Lock>, diags: &mut Diagnostics) -> 
     let mut alloc = Allocation::default();
     let mut clusters: Vec<&crate::model::Cluster> = model.clusters.iter().collect();
     clusters.sort_by(|a, b| a.name.value.cmp(&b.name.value));
-    let mut services: Vec<&crate::model::Service> = model.services.iter().collect();
+    let mut services: Vec<&crate::model::Service> =
+        model.services.iter().map(Box::as_ref).collect();
     services.sort_by(|a, b| {
         (&a.cluster.value, &a.namespace.value, &a.name.value).cmp(&(
             &b.cluster.value,

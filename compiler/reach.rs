@@ -147,6 +147,7 @@ impl<'m> Engine<'m> {
         let policies: Vec<&Policy> = model
             .policies
             .iter()
+            .map(Box::as_ref)
             .filter(|p| p.cluster.value == c)
             .collect();
         for w in model.workloads.iter().filter(|w| w.cluster.value == c) {
@@ -192,6 +193,7 @@ impl<'m> Engine<'m> {
         self.model
             .workloads
             .iter()
+            .map(Box::as_ref)
             .filter(move |w| w.cluster.value == c)
     }
 

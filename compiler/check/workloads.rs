@@ -223,6 +223,7 @@ pub fn check_ingresses(model: &Model, diags: &mut Diagnostics) {
         .services
         .iter()
         .map(|s| {
+            let s: &Service = s;
             (
                 (
                     s.cluster.value.as_str(),

@@ -276,6 +276,7 @@ impl<'m> Cx<'m> {
             .model
             .services
             .iter()
+            .map(Box::as_ref)
             .filter(|s| s.cluster.value == c && s.kind.value == ServiceType::LoadBalancer)
             .collect();
         services.sort_by(|a, b| {

@@ -63,7 +63,7 @@ pub(crate) fn lower_workload(lx: &mut Lowerer<'_>, item: &Item) {
             })
         })
         .collect();
-    lx.model.workloads.push(Workload {
+    lx.model.workloads.push(Box::new(Workload {
         replicas: item
             .setting("replicas")
             .and_then(|v| Some(Spanned::new(u32::try_from(v.value.as_int()?).ok()?, v.span)))
@@ -83,7 +83,7 @@ pub(crate) fn lower_workload(lx: &mut Lowerer<'_>, item: &Item) {
         cluster,
         namespace,
         name,
-    });
+    }));
 }
 
 /// The `protocol=` property of a port node, TCP when absent.

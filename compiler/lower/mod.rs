@@ -137,14 +137,14 @@ impl Lowerer<'_> {
         let scoped = matches!(kind, DeclKind::Network | DeclKind::Host | DeclKind::Cluster)
             || (scope.cluster.is_some()
                 && (scope.namespace.is_some() || kind == DeclKind::Namespace || global));
-        self.model.declarations.push(Declaration {
+        self.model.declarations.push(Box::new(Declaration {
             kind,
             scope,
             name,
             scoped,
             cluster_ref,
             namespace_ref,
-        });
+        }));
     }
 
     pub fn error(&mut self, diag: Diagnostic) {

@@ -120,7 +120,7 @@ pub(crate) fn lower_policy(lx: &mut Lowerer<'_>, item: &Item) {
     let Some(cluster) = item.prop_str("cluster") else {
         return;
     };
-    lx.model.policies.push(Policy {
+    lx.model.policies.push(Box::new(Policy {
         namespace,
         global,
         order: item
@@ -150,7 +150,7 @@ pub(crate) fn lower_policy(lx: &mut Lowerer<'_>, item: &Item) {
         rules,
         cluster,
         name,
-    });
+    }));
 }
 
 fn lower_rule(lx: &mut Lowerer<'_>, item: &Item, global: bool) -> Option<PolicyRule> {

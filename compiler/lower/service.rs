@@ -178,7 +178,7 @@ pub(crate) fn lower_service(lx: &mut Lowerer<'_>, item: &Item) {
         ),
         None => Spanned::new(Balance::RoundRobin, name.span),
     };
-    lx.model.services.push(Service {
+    lx.model.services.push(Box::new(Service {
         balance,
         health_check,
         selector: item.child("select").map(labels_of),
@@ -195,7 +195,7 @@ pub(crate) fn lower_service(lx: &mut Lowerer<'_>, item: &Item) {
         cluster,
         namespace,
         name,
-    });
+    }));
 }
 
 /// A port number or port name value as a `PortRef`.

@@ -163,7 +163,7 @@ fn declaration_at(server: &mut Server<'_>, p: &TextDocumentPositionParams) -> Ve
                 && d.name.span.start as usize <= offset
                 && offset <= d.name.span.end as usize
         })
-        .cloned()
+        .map(|d| Declaration::clone(d))
         .collect()
 }
 

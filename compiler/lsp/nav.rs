@@ -109,6 +109,7 @@ pub fn resolve<'m>(model: &'m Model, site: &RefSite<'_>) -> Vec<&'m Declaration>
     model
         .declarations
         .iter()
+        .map(Box::as_ref)
         .filter(|d| d.kind == kind && d.name.value == site.word.value)
         .filter(|d| match kind {
             DeclKind::Network | DeclKind::Cluster => true,

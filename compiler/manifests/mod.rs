@@ -1203,7 +1203,7 @@ impl Reader<'_> {
             } else {
                 o.name.clone()
             };
-            model.workloads.push(Workload {
+            model.workloads.push(Box::new(Workload {
                 name,
                 cluster: cluster_name(o.name.span),
                 namespace: o.namespace.clone(),
@@ -1213,9 +1213,12 @@ impl Reader<'_> {
                 ports: o.ports.clone(),
                 os: o.os.clone(),
                 reaches: Vec::new(),
-            });
+            }));
         }
-        model.policies = std::mem::take(&mut self.policies);
+        model.policies = std::mem::take(&mut self.policies)
+            .into_iter()
+            .map(Box::new)
+            .collect();
         // Namespaces: declared, then used but not declared.
         let mut used: BTreeMap<String, Span> = BTreeMap::new();
         for (ns, span) in model
