@@ -7,6 +7,7 @@
 //! labels, paths are URI paths); escaping is the second line of defence, so that
 //! nothing user-written can ever add a directive, a comment or a new line.
 
+use std::borrow::Cow;
 use std::io::Write;
 
 /// Characters that need no quoting in HAProxy or keepalived configurations.
@@ -22,18 +23,29 @@ fn is_plain(c: char) -> bool {
 /// otherwise double-quoted with `\`, `"`, `$` (environment expansion) and `#`
 /// escaped, and any control character written as `\xNN`.
 pub fn haproxy(input: &str, out: &mut dyn Write) -> std::io::Result<()> {
+    out.write_all(haproxy_word(input).as_bytes())
+}
+
+/// [`haproxy`] as a string: the escaping of the load balancer's frontends, which
+/// `emit::haproxy` writes without the template engine.
+pub fn haproxy_word(input: &str) -> Cow<'_, str> {
     if !input.is_empty() && input.chars().all(is_plain) {
-        return out.write_all(input.as_bytes());
+        return Cow::Borrowed(input);
     }
-    out.write_all(b"\"")?;
+    let mut out = String::with_capacity(input.len() + 2);
+    out.push('"');
     for c in input.chars() {
         match c {
-            '\\' | '"' | '$' | '#' | '\'' => write!(out, "\\{c}")?,
-            c if c.is_control() => write!(out, "\\x{:02x}", u32::from(c) & 0xff)?,
-            c => write!(out, "{c}")?,
+            '\\' | '"' | '$' | '#' | '\'' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c) & 0xff)),
+            c => out.push(c),
         }
     }
-    out.write_all(b"\"")
+    out.push('"');
+    Cow::Owned(out)
 }
 
 /// keepalived configuration words: plain words as is; anything else double-quoted
