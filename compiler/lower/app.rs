@@ -52,17 +52,19 @@ pub(crate) fn lower_workload(lx: &mut Lowerer<'_>, item: &Item) {
             span: Some(name.span),
         },
     };
-    let ports = ports
-        .iter()
-        .filter_map(|p| {
-            let number = p.arg(1)?;
-            Some(WorkloadPort {
-                name: p.arg_str(0)?,
-                number: Spanned::new(number.value.as_port()?, number.span),
-                protocol: protocol_of(p),
+    let ports = super::exact(
+        ports
+            .iter()
+            .filter_map(|p| {
+                let number = p.arg(1)?;
+                Some(WorkloadPort {
+                    name: p.arg_str(0)?,
+                    number: Spanned::new(number.value.as_port()?, number.span),
+                    protocol: protocol_of(p),
+                })
             })
-        })
-        .collect();
+            .collect(),
+    );
     lx.model.workloads.push(Box::new(Workload {
         replicas: item
             .setting("replicas")

@@ -191,6 +191,15 @@ pub(crate) fn labels_of(item: &Item) -> Labels {
     }
 }
 
+/// `list` without spare room. The model keeps every list it is given for the whole
+/// build, and a list grown by pushing, or collected through a filter, starts with
+/// room for four: for a service's one port and a policy's one rule, three quarters
+/// of the memory (about 11 MB at 10,000 services).
+pub(crate) fn exact<T>(mut list: Vec<T>) -> Vec<T> {
+    list.shrink_to_fit();
+    list
+}
+
 /// A name argument or property as a `Name`.
 pub(crate) fn name_arg(item: &Item) -> Option<Name> {
     item.arg_str(0)

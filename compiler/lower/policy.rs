@@ -147,7 +147,7 @@ pub(crate) fn lower_policy(lx: &mut Lowerer<'_>, item: &Item) {
                     .collect()
             })
             .unwrap_or_default(),
-        rules,
+        rules: super::exact(rules),
         cluster,
         name,
     }));

@@ -139,22 +139,24 @@ pub(crate) fn lower_service(lx: &mut Lowerer<'_>, item: &Item) {
     else {
         return;
     };
-    let ports = ports
-        .iter()
-        .filter_map(|p| {
-            let port = p.arg(0)?;
-            Some(ServicePort {
-                span: p.span,
-                port: Spanned::new(port.value.as_port()?, port.span),
-                target: p.prop("target").and_then(|t| port_ref(&t.value, t.span)),
-                protocol: protocol_of(p),
-                name: p.prop_str("name"),
-                node_port: p.prop("node-port").and_then(|v| {
-                    Some(Spanned::new(u16::try_from(v.value.as_int()?).ok()?, v.span))
-                }),
+    let ports = super::exact(
+        ports
+            .iter()
+            .filter_map(|p| {
+                let port = p.arg(0)?;
+                Some(ServicePort {
+                    span: p.span,
+                    port: Spanned::new(port.value.as_port()?, port.span),
+                    target: p.prop("target").and_then(|t| port_ref(&t.value, t.span)),
+                    protocol: protocol_of(p),
+                    name: p.prop_str("name"),
+                    node_port: p.prop("node-port").and_then(|v| {
+                        Some(Spanned::new(u16::try_from(v.value.as_int()?).ok()?, v.span))
+                    }),
+                })
             })
-        })
-        .collect();
+            .collect(),
+    );
     let int_or = |i: &Item, key: &str, default: u32| {
         i.prop(key)
             .and_then(|v| u32::try_from(v.value.as_int()?).ok())
