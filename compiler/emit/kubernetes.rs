@@ -24,7 +24,7 @@ use foldhash::HashMap;
 use serde::Serialize;
 
 use super::yaml::to_document;
-use super::{Artifact, Lookups};
+use super::{Artifact, Lookups, Objects};
 use crate::alloc::KeyRef;
 use crate::model::{
     Cluster, Ingress, Labels, Model, Os, PathMatch, PortRef, Service, ServiceType, Workload,
@@ -34,9 +34,9 @@ use crate::par;
 /// The label every object trellis writes carries.
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "trellis");
 
-/// Writes every cluster's manifests, the objects of each kind in blocks to the next
-/// free core.
-pub(crate) fn emit(model: &Model, lookups: &Lookups) -> Vec<Artifact> {
+/// Writes the manifests of `objects` (one cluster's, or all), the objects of each
+/// kind in blocks to the next free core.
+pub(crate) fn emit(model: &Model, objects: &Objects<'_>, lookups: &Lookups) -> Vec<Artifact> {
     let cx = Context { lookups };
     let clusters: HashMap<&str, &Cluster> = model
         .clusters
@@ -51,7 +51,7 @@ pub(crate) fn emit(model: &Model, lookups: &Lookups) -> Vec<Artifact> {
             content: content.into(),
         })
     };
-    let mut out = par::flat_map(&model.namespaces, |ns| {
+    let mut out = par::flat_map(&objects.namespaces, |ns| {
         let object = Namespace {
             api_version: "v1",
             kind: "Namespace",
@@ -65,7 +65,7 @@ pub(crate) fn emit(model: &Model, lookups: &Lookups) -> Vec<Artifact> {
             content,
         ))
     });
-    out.extend(par::flat_map(&model.workloads, |w| {
+    out.extend(par::flat_map(&objects.workloads, |w| {
         let Some(cluster) = clusters.get(w.cluster.value.as_str()) else {
             return Vec::new();
         };
@@ -76,7 +76,7 @@ pub(crate) fn emit(model: &Model, lookups: &Lookups) -> Vec<Artifact> {
             to_document(&deployment(cluster, w)),
         ))
     }));
-    out.extend(par::flat_map(&model.services, |s| {
+    out.extend(par::flat_map(&objects.services, |s| {
         Vec::from_iter(file(
             &s.cluster.value,
             &s.namespace.value,
@@ -84,7 +84,7 @@ pub(crate) fn emit(model: &Model, lookups: &Lookups) -> Vec<Artifact> {
             to_document(&cx.service(s)),
         ))
     }));
-    out.extend(par::flat_map(&model.ingresses, |i| {
+    out.extend(par::flat_map(&objects.ingresses, |i| {
         Vec::from_iter(file(
             &i.cluster.value,
             &i.namespace.value,

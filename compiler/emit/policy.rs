@@ -34,14 +34,13 @@ use crate::model::{
     RuleProtocol,
 };
 
-/// Writes every policy of every cluster; Kubernetes policies also return their
+/// Writes `policies` (one cluster's, or all); Kubernetes policies also return their
 /// paths (relative to `<cluster>/kubernetes/`) for the kustomization.
-pub fn emit(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
+pub fn emit(model: &Model, alloc: &Allocation, policies: &[&Policy]) -> Vec<Artifact> {
     let cx = Cx { model, alloc };
     let mut out = Vec::new();
     // The tier of ordered policies, once per cluster that has any.
-    let mut tiers: Vec<&str> = model
-        .policies
+    let mut tiers: Vec<&str> = policies
         .iter()
         .filter(|p| p.order.is_some())
         .map(|p| p.cluster.value.as_str())
@@ -68,7 +67,7 @@ pub fn emit(model: &Model, alloc: &Allocation) -> Vec<Artifact> {
         });
     }
     // The policies, in blocks to the next free core.
-    out.extend(crate::par::flat_map(&model.policies, |policy| {
+    out.extend(crate::par::flat_map(policies, |policy| {
         let c = &policy.cluster.value;
         let calico =
             policy.target.value == PolicyTarget::Calico || kubernetes_obstacle(policy).is_some();
