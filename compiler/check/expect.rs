@@ -29,8 +29,8 @@ pub fn check_expectations(model: &Model, alloc: Option<&Allocation>, diags: &mut
                         // A workload declared with errors is reported where it is.
                         let declared = model.declarations.iter().any(|d| {
                             d.kind == DeclKind::Workload
-                                && d.scope.namespace.as_deref() == Some(namespace.as_str())
-                                && d.scope.cluster.as_deref() == Some(e.cluster.value.as_str())
+                                && d.scope().namespace == Some(namespace.as_str())
+                                && d.scope().cluster == Some(e.cluster.value.as_str())
                                 && d.name.value == *name
                         });
                         if !declared {

@@ -9,7 +9,7 @@
 use foldhash::{HashMap, HashMapExt};
 
 use crate::diag::{codes, Diagnostic, Diagnostics};
-use crate::model::{DeclKind, Declaration, Model, Name, Scope};
+use crate::model::{DeclKind, Declaration, Model, Name, Scope, ScopeRef};
 use crate::suggest::did_you_mean;
 
 /// Namespaces every Kubernetes cluster has.
@@ -19,10 +19,10 @@ pub const BUILTIN_NAMESPACES: &[&str] =
 pub fn check_duplicates(model: &Model, diags: &mut Diagnostics) {
     // A hash map: at 30,000 declarations the ordered map's scope comparisons took
     // a third of `check`. Only lookups; the order of reports is the declarations'.
-    let mut seen: HashMap<(DeclKind, &Scope, &str), &Declaration> =
+    let mut seen: HashMap<(DeclKind, ScopeRef<'_>, &str), &Declaration> =
         HashMap::with_capacity(model.declarations.len());
     for decl in model.declarations.iter().filter(|d| d.scoped) {
-        let key = (decl.kind, &decl.scope, decl.name.value.as_str());
+        let key = (decl.kind, decl.scope(), decl.name.value.as_str());
         if let Some(first) = seen.get(&key) {
             let (message, help) = if decl.kind == DeclKind::Host {
                 (
@@ -35,7 +35,7 @@ pub fn check_duplicates(model: &Model, diags: &mut Diagnostics) {
                         "{} `{}` is declared twice in {}",
                         decl.kind.noun(),
                         decl.name.value,
-                        decl.scope
+                        decl.scope()
                     ),
                     format!("rename or remove one of the two {}s", decl.kind.noun()),
                 )
@@ -62,10 +62,10 @@ struct At<'a> {
 }
 
 impl<'a> At<'a> {
-    fn of(scope: &'a Scope) -> At<'a> {
+    fn of(scope: ScopeRef<'a>) -> At<'a> {
         At {
-            cluster: scope.cluster.as_deref(),
-            namespace: scope.namespace.as_deref(),
+            cluster: scope.cluster,
+            namespace: scope.namespace,
         }
     }
 
@@ -102,7 +102,7 @@ impl<'m> Names<'m> {
         let mut by_scope: HashMap<(DeclKind, At<'m>), Vec<&'m str>> = HashMap::new();
         for decl in model.declarations.iter().filter(|d| d.scoped) {
             by_scope
-                .entry((decl.kind, At::of(&decl.scope)))
+                .entry((decl.kind, At::of(decl.scope())))
                 .or_default()
                 .push(decl.name.value.as_str());
         }

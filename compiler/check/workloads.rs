@@ -35,8 +35,8 @@ pub fn check_services(model: &Model, index: &WorkloadIndex, diags: &mut Diagnost
         .filter(|d| d.kind == crate::model::DeclKind::Workload && d.scoped)
         .filter_map(|d| {
             Some((
-                d.scope.cluster.as_deref()?,
-                d.scope.namespace.as_deref()?,
+                d.scope().cluster?,
+                d.scope().namespace?,
                 d.name.value.as_str(),
             ))
         })

@@ -23,7 +23,7 @@ pub mod value;
 use std::collections::BTreeMap;
 
 use crate::diag::{codes, Diagnostic, Diagnostics};
-use crate::model::{DeclKind, Declaration, Label, Labels, Model, Name, Scope};
+use crate::model::{DeclKind, Declaration, Label, Labels, Model, Name};
 use crate::parse::tree::{Doc, Node};
 use crate::parse::ParsedFile;
 use crate::source::{FileId, Sources, Span, Spanned};
@@ -119,31 +119,22 @@ impl Lowerer<'_> {
         };
         let cluster_ref = item.prop_str("cluster");
         let namespace_ref = item.prop_str("namespace");
-        let cluster = cluster_ref.as_ref().map(|c| c.value.clone());
-        let namespace = namespace_ref.as_ref().map(|n| n.value.clone());
         let global = item.prop("global").and_then(|g| g.value.as_bool()) == Some(true);
-        let scope = match kind {
-            DeclKind::Network | DeclKind::Host | DeclKind::Cluster => Scope::default(),
-            DeclKind::Namespace => Scope {
-                cluster,
-                namespace: None,
-            },
-            DeclKind::Policy if global => Scope {
-                cluster,
-                namespace: None,
-            },
-            _ => Scope { cluster, namespace },
+        let declaration = Declaration {
+            kind,
+            name,
+            scoped: false,
+            global: kind == DeclKind::Policy && global,
+            cluster_ref,
+            namespace_ref,
         };
+        let scope = declaration.scope();
         let scoped = matches!(kind, DeclKind::Network | DeclKind::Host | DeclKind::Cluster)
             || (scope.cluster.is_some()
                 && (scope.namespace.is_some() || kind == DeclKind::Namespace || global));
         self.model.declarations.push(Box::new(Declaration {
-            kind,
-            scope,
-            name,
             scoped,
-            cluster_ref,
-            namespace_ref,
+            ..declaration
         }));
     }
 

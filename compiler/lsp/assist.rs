@@ -288,8 +288,8 @@ fn declared(analysis: &Analysis) -> Vec<(DeclKind, Option<String>, Option<String
         .map(|d| {
             (
                 d.kind,
-                d.scope.cluster.clone(),
-                d.scope.namespace.clone(),
+                d.scope().cluster.map(str::to_string),
+                d.scope().namespace.map(str::to_string),
                 d.name.value.clone(),
             )
         })

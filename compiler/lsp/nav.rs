@@ -95,7 +95,7 @@ fn walk<'a>(node: &'a Node, spec: &'static NodeSpec, cx: &Cx, out: &mut Vec<RefS
     }
 }
 
-fn matches_opt(want: &Option<String>, have: &Option<String>) -> bool {
+fn matches_opt(want: &Option<String>, have: Option<&str>) -> bool {
     match (want, have) {
         (Some(w), Some(h)) => w == h,
         _ => true,
@@ -113,10 +113,10 @@ pub fn resolve<'m>(model: &'m Model, site: &RefSite<'_>) -> Vec<&'m Declaration>
         .filter(|d| d.kind == kind && d.name.value == site.word.value)
         .filter(|d| match kind {
             DeclKind::Network | DeclKind::Cluster => true,
-            DeclKind::Namespace => matches_opt(&site.cluster, &d.scope.cluster),
+            DeclKind::Namespace => matches_opt(&site.cluster, d.scope().cluster),
             _ => {
-                matches_opt(&site.cluster, &d.scope.cluster)
-                    && matches_opt(&site.namespace, &d.scope.namespace)
+                matches_opt(&site.cluster, d.scope().cluster)
+                    && matches_opt(&site.namespace, d.scope().namespace)
             }
         })
         .collect()
@@ -124,18 +124,18 @@ pub fn resolve<'m>(model: &'m Model, site: &RefSite<'_>) -> Vec<&'m Declaration>
 
 /// Whether two declarations are the same (kind, scope and name).
 pub fn same(a: &Declaration, b: &Declaration) -> bool {
-    a.kind == b.kind && a.scope == b.scope && a.name.value == b.name.value
+    a.kind == b.kind && a.scope() == b.scope() && a.name.value == b.name.value
 }
 
 /// What is known about a declaration, as Markdown: its settings and, when the
 /// project has no errors, what the allocator gave it.
 pub fn facts(model: &Model, alloc: Option<&Allocation>, decl: &Declaration) -> String {
     let name = decl.name.value.as_str();
-    let cluster = decl.scope.cluster.as_deref().unwrap_or("");
-    let namespace = decl.scope.namespace.as_deref().unwrap_or("");
+    let cluster = decl.scope().cluster.unwrap_or("");
+    let namespace = decl.scope().namespace.unwrap_or("");
     let mut out = format!("**{} `{name}`**", decl.kind.noun());
     if decl.kind != DeclKind::Network && decl.kind != DeclKind::Cluster {
-        let _ = write!(out, " in {}", decl.scope);
+        let _ = write!(out, " in {}", decl.scope());
     }
     out.push_str("\n\n");
     let not_allocated = "not allocated: the project has errors";
