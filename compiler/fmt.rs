@@ -224,6 +224,12 @@ fn is_number(s: &str) -> bool {
 /// and by the tests and fuzz targets that write KDL).
 pub fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
+    quote_into(&mut out, s);
+    out
+}
+
+/// [`quote`], appended to `out`.
+pub fn quote_into(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -241,7 +247,6 @@ pub fn quote(s: &str) -> String {
         }
     }
     out.push('"');
-    out
 }
 
 /// The value of a quoted or raw string token: without escapes it is what is between

@@ -491,14 +491,17 @@ fn summary_head(alloc: &trellis::alloc::Allocation, unchanged: bool) -> String {
 
 /// The rest of the account of the allocation: where everything is, a line each.
 fn summary(alloc: &trellis::alloc::Allocation) -> String {
+    use std::fmt::Write;
     use trellis::alloc::AllocKey;
-    let mut out = String::new();
-    // Node VMs are summarised per cluster; everything else gets a line.
-    let mut nodes: std::collections::BTreeMap<String, (usize, std::net::IpAddr, std::net::IpAddr)> =
+    // Node VMs are summarised per cluster; everything else gets a line, by cluster.
+    // Lines are written in place (writing to a `String` cannot fail): at 10,000
+    // services there are 20,000.
+    let mut nodes: std::collections::BTreeMap<&str, (usize, std::net::IpAddr, std::net::IpAddr)> =
         std::collections::BTreeMap::new();
-    let mut lines = Vec::new();
+    let mut lines: Vec<(&str, String)> =
+        Vec::with_capacity(alloc.addresses.len() + alloc.node_ports.len());
     for a in &alloc.addresses {
-        let owner = a.key.cluster().unwrap_or("(host)").to_string();
+        let owner = a.key.cluster().unwrap_or("(host)");
         match &a.key {
             AllocKey::HostNode(_)
             | AllocKey::ControlPlane(..)
@@ -510,18 +513,15 @@ fn summary(alloc: &trellis::alloc::Allocation) -> String {
                 entry.1 = entry.1.min(a.address);
                 entry.2 = entry.2.max(a.address);
             }
-            key => lines.push((
-                a.key.cluster().unwrap_or("").to_string(),
-                format!("{:<15} {}", a.address, key.describe()),
-            )),
+            key => {
+                let mut line = String::with_capacity(80);
+                let _ = write!(line, "{:<15} {}", a.address, key.describe());
+                lines.push((a.key.cluster().unwrap_or(""), line));
+            }
         }
     }
     for (owner, (count, lo, hi)) in nodes {
-        let cluster = if owner == "(host)" {
-            String::new()
-        } else {
-            owner.clone()
-        };
+        let cluster = if owner == "(host)" { "" } else { owner };
         let whose = if owner == "(host)" {
             "the AKS host".to_string()
         } else {
@@ -536,12 +536,13 @@ fn summary(alloc: &trellis::alloc::Allocation) -> String {
         ));
     }
     for p in &alloc.node_ports {
-        lines.push((
-            p.cluster.clone(),
-            format!("{:<15} {}", format!(":{}", p.node_port), p.key.describe()),
-        ));
+        // `:port` padded to 15, as the addresses are.
+        let mut line = String::with_capacity(80);
+        let _ = write!(line, ":{:<14} {}", p.node_port, p.key.describe());
+        lines.push((p.cluster.as_str(), line));
     }
-    lines.sort();
+    lines.sort_unstable();
+    let mut out = String::with_capacity(lines.iter().map(|(_, l)| l.len() + 3).sum());
     for (_, line) in lines {
         out.push_str("  ");
         out.push_str(line.trim_end());
