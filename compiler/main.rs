@@ -35,9 +35,9 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 ///
 /// By default mimalloc gives memory that stays free for 10 ms back to the system,
 /// and a build frees and allocates tens of megabytes a stage at a time: at 10,000
-/// services it gave back about 250 MB, three times its peak, and took each
+/// services it gave back 210-280 MB, two to three times its peak, and took each
 /// megabyte back from the system, zeroed, a stage later. Kept, the peak is the
-/// same, and a build after another large program ran is about 6% faster
+/// same, and a build after another large program ran is about 5% faster
 /// (docs/performance.md). The language server runs for hours, so it keeps the
 /// default and gives memory back. `MIMALLOC_PURGE_DELAY` in the environment, as
 /// mimalloc documents it, still decides.
