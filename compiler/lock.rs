@@ -472,31 +472,35 @@ pub fn render(alloc: &Allocation) -> String {
         quote_into(&mut out, plugin.as_str());
         out.push('\n');
     }
-    // The address and the key as text, before they are quoted.
+    // An address or a key as text, before it is quoted.
     let mut text = String::new();
     for a in &alloc.addresses {
         out.push_str("address ");
-        text.clear();
-        let _ = write!(text, "{}", a.address);
-        quote_into(&mut out, &text);
+        quote_shown(&mut out, &mut text, a.address);
         out.push_str(" network=");
         quote_into(&mut out, &a.network);
         out.push_str(" for=");
-        text.clear();
-        let _ = write!(text, "{}", a.key);
-        quote_into(&mut out, &text);
+        quote_shown(&mut out, &mut text, &a.key);
         out.push('\n');
     }
     for p in &alloc.node_ports {
         let _ = write!(out, "node-port {} cluster=", p.node_port);
         quote_into(&mut out, &p.cluster);
         out.push_str(" for=");
-        text.clear();
-        let _ = write!(text, "{}", p.key);
-        quote_into(&mut out, &text);
+        quote_shown(&mut out, &mut text, &p.key);
         out.push('\n');
     }
     out
+}
+
+/// `value` as text, quoted, appended to `out`; `text` holds the text meanwhile (one
+/// buffer for every line, not a string each).
+fn quote_shown(out: &mut String, text: &mut String, value: impl std::fmt::Display) {
+    use std::fmt::Write;
+    text.clear();
+    // Writing to a `String` cannot fail.
+    let _ = write!(text, "{value}");
+    quote_into(out, text);
 }
 
 /// One difference between the lock and a new allocation, for `trellis plan`.

@@ -52,57 +52,17 @@ pub fn check_duplicates(model: &Model, diags: &mut Diagnostics) {
     }
 }
 
-/// A scope named by borrowed names, for lookups that copy nothing: a reference is
-/// checked for every declaration, and at 30,000 declarations copying its scope's
-/// names into a [`Scope`] for each lookup was most of this pass.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
-struct At<'a> {
-    cluster: Option<&'a str>,
-    namespace: Option<&'a str>,
-}
-
-impl<'a> At<'a> {
-    fn of(scope: ScopeRef<'a>) -> At<'a> {
-        At {
-            cluster: scope.cluster,
-            namespace: scope.namespace,
-        }
-    }
-
-    fn cluster(cluster: &'a str) -> At<'a> {
-        At {
-            cluster: Some(cluster),
-            namespace: None,
-        }
-    }
-
-    fn namespace(cluster: &'a str, namespace: &'a str) -> At<'a> {
-        At {
-            cluster: Some(cluster),
-            namespace: Some(namespace),
-        }
-    }
-
-    /// The owned scope, for a message.
-    fn scope(self) -> Scope {
-        Scope {
-            cluster: self.cluster.map(str::to_string),
-            namespace: self.namespace.map(str::to_string),
-        }
-    }
-}
-
 /// The declared names, by kind and scope.
 struct Names<'m> {
-    by_scope: HashMap<(DeclKind, At<'m>), Vec<&'m str>>,
+    by_scope: HashMap<(DeclKind, ScopeRef<'m>), Vec<&'m str>>,
 }
 
 impl<'m> Names<'m> {
     fn new(model: &'m Model) -> Names<'m> {
-        let mut by_scope: HashMap<(DeclKind, At<'m>), Vec<&'m str>> = HashMap::new();
+        let mut by_scope: HashMap<(DeclKind, ScopeRef<'m>), Vec<&'m str>> = HashMap::new();
         for decl in model.declarations.iter().filter(|d| d.scoped) {
             by_scope
-                .entry((decl.kind, At::of(decl.scope())))
+                .entry((decl.kind, decl.scope()))
                 .or_default()
                 .push(decl.name.value.as_str());
         }
@@ -113,7 +73,7 @@ impl<'m> Names<'m> {
         Names { by_scope }
     }
 
-    fn get(&self, kind: DeclKind, at: At<'m>) -> &[&'m str] {
+    fn get(&self, kind: DeclKind, at: ScopeRef<'m>) -> &[&'m str] {
         self.by_scope
             .get(&(kind, at))
             .map(Vec::as_slice)
@@ -121,7 +81,7 @@ impl<'m> Names<'m> {
     }
 
     fn has_cluster(&self, name: &'m str) -> bool {
-        self.get(DeclKind::Cluster, At::default())
+        self.get(DeclKind::Cluster, ScopeRef::default())
             .binary_search(&name)
             .is_ok()
     }
@@ -129,13 +89,13 @@ impl<'m> Names<'m> {
     fn has_namespace(&self, cluster: &'m str, name: &'m str) -> bool {
         BUILTIN_NAMESPACES.contains(&name)
             || self
-                .get(DeclKind::Namespace, At::cluster(cluster))
+                .get(DeclKind::Namespace, ScopeRef::cluster(cluster))
                 .binary_search(&name)
                 .is_ok()
     }
 
     /// Reports `reference` unless a `kind` of that name exists in scope `at`.
-    fn expect(&self, diags: &mut Diagnostics, kind: DeclKind, at: At<'m>, reference: &Name) {
+    fn expect(&self, diags: &mut Diagnostics, kind: DeclKind, at: ScopeRef<'m>, reference: &Name) {
         // The declared names are sorted: a lookup is a binary search, and the list of
         // candidates is only built for a reference that does not resolve.
         let declared = self.get(kind, at);
@@ -153,7 +113,7 @@ impl<'m> Names<'m> {
         if names.contains(&reference.value.as_str()) {
             return;
         }
-        let scope = at.scope();
+        let scope = at.to_scope();
         let place = match kind {
             DeclKind::Network | DeclKind::Cluster => String::new(),
             _ => format!(" in {scope}"),
@@ -201,7 +161,7 @@ fn list_names(names: &[&str]) -> String {
 
 pub fn check_references(model: &Model, diags: &mut Diagnostics) {
     let names = Names::new(model);
-    let project = At::default();
+    let project = ScopeRef::default();
     for host in &model.hosts {
         names.expect(diags, DeclKind::Network, project, &host.network);
     }
@@ -219,7 +179,7 @@ pub fn check_references(model: &Model, diags: &mut Diagnostics) {
             names.expect(
                 diags,
                 DeclKind::Namespace,
-                At::cluster(&cluster.value),
+                ScopeRef::cluster(&cluster.value),
                 namespace,
             );
         }
@@ -228,7 +188,7 @@ pub fn check_references(model: &Model, diags: &mut Diagnostics) {
         if !names.has_namespace(&ingress.cluster.value, &ingress.namespace.value) {
             continue;
         }
-        let scope = At::namespace(&ingress.cluster.value, &ingress.namespace.value);
+        let scope = ScopeRef::namespace(&ingress.cluster.value, &ingress.namespace.value);
         for route in ingress.rules.iter().flat_map(|r| &r.routes) {
             names.expect(diags, DeclKind::Service, scope, &route.service);
         }
@@ -241,17 +201,27 @@ pub fn check_references(model: &Model, diags: &mut Diagnostics) {
         let own_ns = policy.namespace.as_ref().map(|n| n.value.as_str());
         if let Some(ns) = own_ns.filter(|ns| names.has_namespace(cluster, ns)) {
             for w in &policy.workloads {
-                names.expect(diags, DeclKind::Workload, At::namespace(cluster, ns), w);
+                names.expect(
+                    diags,
+                    DeclKind::Workload,
+                    ScopeRef::namespace(cluster, ns),
+                    w,
+                );
             }
         }
         for peer in policy.rules.iter().flat_map(|r| &r.peers) {
             if let Some(ns) = &peer.namespace {
-                names.expect(diags, DeclKind::Namespace, At::cluster(cluster), ns);
+                names.expect(diags, DeclKind::Namespace, ScopeRef::cluster(cluster), ns);
             }
             let peer_ns = peer.namespace.as_ref().map(|n| n.value.as_str()).or(own_ns);
             if let (Some(w), Some(ns)) = (&peer.workload, peer_ns) {
                 if names.has_namespace(cluster, ns) {
-                    names.expect(diags, DeclKind::Workload, At::namespace(cluster, ns), w);
+                    names.expect(
+                        diags,
+                        DeclKind::Workload,
+                        ScopeRef::namespace(cluster, ns),
+                        w,
+                    );
                 }
             }
         }

@@ -222,8 +222,8 @@ pub fn check_ingresses(model: &Model, diags: &mut Diagnostics) {
     let services: HashMap<(&str, &str, &str), &Service> = model
         .services
         .iter()
+        .map(Box::as_ref)
         .map(|s| {
-            let s: &Service = s;
             (
                 (
                     s.cluster.value.as_str(),

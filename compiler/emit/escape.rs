@@ -1,7 +1,9 @@
 //! Escaping for each output language: the one place that knows how a value is
 //! quoted in an HAProxy or keepalived configuration, a PowerShell script, or HTML and
 //! SVG (the report and the graph). Templates are rendered with
-//! autoescaping on, so every `{{ value }}` passes through these functions.
+//! autoescaping on, so every `{{ value }}` passes through these functions; the
+//! HAProxy frontends, written without the template engine, pass every value through
+//! [`haproxy_word`].
 //!
 //! Values were validated at check time (no control characters, names are DNS
 //! labels, paths are URI paths); escaping is the second line of defence, so that

@@ -60,8 +60,9 @@ struct Frontend {
 
 /// A backend server without its port. A cluster's frontends share a few sets of
 /// servers (the control plane; the workers of the OSes a service selects), so each
-/// set goes into the template once and each frontend names its set: 2,000 services
-/// on 10 workers give 10 servers to the template, not 20,000.
+/// set is made once and each frontend names its set (the template's
+/// `server_sets[fe.servers]`): 2,000 services on 10 workers make 10 servers, not
+/// 20,000.
 #[derive(Serialize)]
 struct Server {
     name: String,
@@ -222,7 +223,7 @@ fn write_frontends(out: &mut String, server_sets: &[Vec<Server>], frontends: &[F
     }
 }
 
-/// How many services' frontends of a `haproxy.cfg` one core makes and renders at a
+/// How many services' frontends of a `haproxy.cfg` one core makes and writes at a
 /// time.
 const PIECE: usize = 256;
 

@@ -34,8 +34,8 @@ use crate::par;
 /// The label every object trellis writes carries.
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "trellis");
 
-/// Writes the manifests of `objects` (one cluster's, or all), the objects of each
-/// kind in blocks to the next free core.
+/// Writes the manifests of `objects` (one cluster's: `emit::emit_each`), the objects
+/// of each kind in blocks to the next free core.
 pub(crate) fn emit(model: &Model, objects: &Objects<'_>, lookups: &Lookups) -> Vec<Artifact> {
     let cx = Context { lookups };
     let clusters: HashMap<&str, &Cluster> = model

@@ -11,8 +11,8 @@
 //! - `powershell.rs`: `deploy.ps1` and `remove.ps1` for the AksHci module.
 //! - `escape.rs`: quoting for HAProxy and keepalived; `yaml.rs`: YAML output.
 //!
-//! The Kubernetes and Calico objects come out one file each; with
-//! [`Layout::Bundle`] they are then joined, per cluster, into one multi-document
+//! The Kubernetes and Calico objects come out one file each, a cluster at a time;
+//! with [`Layout::Bundle`] each cluster's are then joined into one multi-document
 //! stream per target, in the order they must be applied.
 //!
 //! Invariant: emitters read only `Model` and `Allocation`, run only when the project

@@ -34,7 +34,7 @@ use crate::model::{
     RuleProtocol,
 };
 
-/// Writes `policies` (one cluster's, or all); Kubernetes policies also return their
+/// Writes `policies` (one cluster's: `emit::emit_each`); Kubernetes policies also return their
 /// paths (relative to `<cluster>/kubernetes/`) for the kustomization.
 pub fn emit(model: &Model, alloc: &Allocation, policies: &[&Policy]) -> Vec<Artifact> {
     let cx = Cx { model, alloc };

@@ -120,7 +120,7 @@ impl Lowerer<'_> {
         let cluster_ref = item.prop_str("cluster");
         let namespace_ref = item.prop_str("namespace");
         let global = item.prop("global").and_then(|g| g.value.as_bool()) == Some(true);
-        let declaration = Declaration {
+        let mut declaration = Declaration {
             kind,
             name,
             scoped: false,
@@ -129,13 +129,10 @@ impl Lowerer<'_> {
             namespace_ref,
         };
         let scope = declaration.scope();
-        let scoped = matches!(kind, DeclKind::Network | DeclKind::Host | DeclKind::Cluster)
-            || (scope.cluster.is_some()
-                && (scope.namespace.is_some() || kind == DeclKind::Namespace || global));
-        self.model.declarations.push(Box::new(Declaration {
-            scoped,
-            ..declaration
-        }));
+        let (cluster, namespace) = (scope.cluster.is_some(), scope.namespace.is_some());
+        declaration.scoped = matches!(kind, DeclKind::Network | DeclKind::Host | DeclKind::Cluster)
+            || (cluster && (namespace || kind == DeclKind::Namespace || global));
+        self.model.declarations.push(Box::new(declaration));
     }
 
     pub fn error(&mut self, diag: Diagnostic) {
